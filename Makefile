@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Production-like settings for `check --deploy` (a throwaway key: only the checks read it).
+DEPLOY_ENV := CARETHREAD_HTTPS=1 CARETHREAD_DEBUG=0 CARETHREAD_ALLOWED_HOSTS=carethread.example.org \
+	CARETHREAD_BASE_URL=https://carethread.example.org \
+	CARETHREAD_SECRET_KEY=deploy-check-$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')
+
+.PHONY: demo test lint typecheck checks pytest install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/carethread migrate --verbosity 0
+	$(BIN)/carethread demo
+	$(BIN)/carethread runserver 127.0.0.1:8000 --noreload
+
+lint: $(STAMP)
+	$(BIN)/ruff check carethread tests bench
+	$(BIN)/ruff format --check carethread tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy carethread
+
+checks: $(STAMP)
+	$(BIN)/carethread makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(BIN)/carethread check --deploy --fail-level WARNING
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck checks pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+from carethread.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Users and how they enter the portal: one login can be a patient, a representative of one or
+more patients, and/or a practice user (linked to a Practitioner)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        if not email:
+            raise ValueError("A user needs an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(unique=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Portal blocking (patients and representatives): blocked users cannot sign in or send.
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    # Named users who may change audit settings (security.md: a small, named set).
+    is_audit_admin = models.BooleanField(default=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"User {self.uuid}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
+
+
+class Invitation(models.Model):
+    """A single-use, expiring invitation to enrol in the portal as a patient or a representative.
+
+    Only the SHA-256 of the token (link) and of the short code (printed at the front desk) is kept.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("core.Patient", on_delete=models.CASCADE, related_name="invitations")
+    representative = models.ForeignKey(
+        "core.Representative", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+
+    def is_usable(self, now=None) -> bool:  # type: ignore[no-untyped-def]
+        now = now or timezone.now()
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at and self.failed_checks < 5
+
+    def __str__(self) -> str:
+        return f"Invitation {self.uuid}"

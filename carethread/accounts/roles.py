@@ -1,0 +1,46 @@
+"""What a signed-in user is: patient, representative and/or practice user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+
+def practitioner_of(user: Any) -> Any:
+    try:
+        return user.practitioner
+    except AttributeError:
+        return None
+    except Exception:  # RelatedObjectDoesNotExist
+        return None
+
+
+def patient_of(user: Any) -> Any:
+    try:
+        return user.patient
+    except Exception:  # RelatedObjectDoesNotExist
+        return None
+
+
+def is_practice_user(user: Any) -> bool:
+    practitioner = practitioner_of(user)
+    return practitioner is not None and practitioner.active and practitioner.memberships.filter(active=True).exists()
+
+
+def represented_patients(user: Any, when=None) -> list[Any]:  # type: ignore[no-untyped-def]
+    """Patients this user may act for as a representative right now (authorisation valid)."""
+    when = when or timezone.now()
+    return [rep.patient for rep in user.representations.select_related("patient") if rep.is_valid_at(when)]
+
+
+def primary_role(user: Any) -> str:
+    if getattr(user, "is_superuser", False) and practitioner_of(user) is None and patient_of(user) is None:
+        return "admin"
+    if is_practice_user(user):
+        return "practice"
+    if patient_of(user) is not None:
+        return "patient"
+    if user.representations.exists():
+        return "representative"
+    return "user"

@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from carethread.web import views as web_views
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("", include("carethread.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+]

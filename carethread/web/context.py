@@ -1,0 +1,12 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from carethread.accounts import roles
+
+
+def carethread(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"ct_role": "anonymous"}
+    return {"ct_role": roles.primary_role(user)}
