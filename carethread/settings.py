@@ -120,7 +120,11 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "reauthenticate": "10/m/user",
+    # Invitation code and date-of-birth answers (our own enrolment pages).
+    "enrol": "20/m/ip,100/h/ip",
 }
+# Password reset for an unknown address: the same page, and no email at all.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Carethread] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Carethread"

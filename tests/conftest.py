@@ -10,3 +10,48 @@ def _isolated_var_dir(tmp_path, settings):
     """Files the service writes at run time go to a per-test folder."""
     settings.CARETHREAD_VAR_DIR = tmp_path
     return tmp_path
+
+
+class _CollectingHandler:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        message.envelope_rcpt = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on a free local port; Django's SMTP backend points at it.
+
+    Yields the handler: ``smtp_server.messages`` lists the received ``email.message.EmailMessage``s.
+    """
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    handler = _CollectingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    try:
+        yield handler
+    finally:
+        controller.stop()

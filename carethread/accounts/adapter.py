@@ -1,6 +1,68 @@
+"""allauth adapters: no self sign-up, blocked users refused, audit of throttling and
+re-authentication, and mail failures that never break a page."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
-from django.http import HttpRequest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from carethread.accounts.models import User
+from carethread.audit import codes
+from carethread.audit.actions import record
+
+log = logging.getLogger(__name__)
+
+
+def user_for_login(login: object) -> User | None:
+    """The user a typed login (email) belongs to, if any; used for audit actor ids only."""
+    if not isinstance(login, str) or not login or len(login) > 254 or "\x00" in login:
+        return None
+    return User.objects.filter(email__iexact=login.strip()).first()
+
+
+def first_factor_after_fresh_sign_in(request: HttpRequest | None) -> bool:
+    from allauth.account.internal.flows.login import get_authentication_records
+    from allauth.mfa.models import Authenticator
+
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return False
+    if Authenticator.objects.filter(user=user).exists():
+        return False
+    records = get_authentication_records(request, user)
+    if not records or not isinstance(records[-1].get("at"), int | float):
+        return False
+    return time.time() - records[-1]["at"] < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+
+
+ENROLMENT_SESSION_KEY = "carethread_mfa_enrolment_at"
+
+
+def mfa_enrolment_in_progress(request: HttpRequest | None) -> bool:
+    """The first authenticator is being set up right after signing in, or its recovery codes
+    (generated a moment ago) are being shown."""
+    if request is None:
+        return False
+    if first_factor_after_fresh_sign_in(request):
+        request.session[ENROLMENT_SESSION_KEY] = time.time()
+        return True
+    started = request.session.get(ENROLMENT_SESSION_KEY)
+    return (
+        isinstance(started, int | float)
+        and time.time() - started < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+        and request.method == "GET"
+        and request.path
+        in (reverse("mfa_view_recovery_codes"), reverse("mfa_download_recovery_codes"))
+    )
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -8,6 +70,63 @@ class AccountAdapter(DefaultAccountAdapter):
         # Nobody signs up on their own: patients enrol by invitation, staff are created by admins.
         return False
 
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            record(
+                codes.AUTH_LOGIN_FAILED,
+                actor=user_for_login(credentials.get("email")),
+                request=request,
+                outcome="failure",
+                details={"reason": "throttled"},
+            )
+            raise
+
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        if getattr(user, "is_blocked", False):
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            record(
+                codes.AUTH_LOGIN_FAILED,
+                actor=user,
+                request=request,
+                outcome="failure",
+                details={"reason": "blocked"},
+            )
+            return render(request, "accounts/blocked.html", status=403)
+        return super().pre_login(request, user, **kwargs)
+
+    def reauthenticate(self, user: Any, password: str) -> bool:
+        ok = super().reauthenticate(user, password)
+        if ok:
+            record(
+                codes.AUTH_REAUTHENTICATED,
+                actor=user,
+                request=getattr(self, "request", None),
+                details={"method": "password"},
+            )
+        return ok
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        # Setting up the first authenticator right after signing in (the forced enrolment of
+        # practice users) does not ask for the password a second time. Every other MFA change
+        # (removing a factor, new recovery codes) still needs a fresh re-authentication.
+        return not (app == "allauth.mfa" and mfa_enrolment_in_progress(self.request))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # A mail server that is down must not turn a password reset into an error page, nor
+        # reveal through an error whether the address has an account.
+        try:
+            super().send_mail(template_prefix, email, context)
+        except OSError:  # smtplib.SMTPException is an OSError
+            log.warning("Could not send %s mail", template_prefix.rsplit("/", 1)[-1])
+
 
 class MFAAdapter(DefaultMFAAdapter):
-    pass
+    def get_totp_label(self, user: Any) -> str:
+        # The authenticator app shows this label; an email address is enough, no name.
+        return str(user.email)

@@ -3,7 +3,9 @@ more patients, and/or a practice user (linked to a Practitioner)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -42,7 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]
@@ -62,22 +64,35 @@ class Invitation(models.Model):
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    patient = models.ForeignKey("core.Patient", on_delete=models.CASCADE, related_name="invitations")
+    patient = models.ForeignKey(
+        "core.Patient", on_delete=models.CASCADE, related_name="invitations"
+    )
     representative = models.ForeignKey(
-        "core.Representative", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+        "core.Representative",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
     )
     token_hash = models.CharField(max_length=64, unique=True)
     code_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     failed_checks = models.PositiveSmallIntegerField(default=0)
 
-    def is_usable(self, now=None) -> bool:  # type: ignore[no-untyped-def]
-        now = now or timezone.now()
-        return self.used_at is None and self.revoked_at is None and now < self.expires_at and self.failed_checks < 5
-
     def __str__(self) -> str:
         return f"Invitation {self.uuid}"
+
+    def is_usable(self, now: dt.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.used_at is None
+            and self.revoked_at is None
+            and now < self.expires_at
+            and self.failed_checks < 5
+        )

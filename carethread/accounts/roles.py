@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -25,17 +26,29 @@ def patient_of(user: Any) -> Any:
 
 def is_practice_user(user: Any) -> bool:
     practitioner = practitioner_of(user)
-    return practitioner is not None and practitioner.active and practitioner.memberships.filter(active=True).exists()
+    return (
+        practitioner is not None
+        and practitioner.active
+        and practitioner.memberships.filter(active=True).exists()
+    )
 
 
-def represented_patients(user: Any, when=None) -> list[Any]:  # type: ignore[no-untyped-def]
+def represented_patients(user: Any, when: datetime | None = None) -> list[Any]:
     """Patients this user may act for as a representative right now (authorisation valid)."""
     when = when or timezone.now()
-    return [rep.patient for rep in user.representations.select_related("patient") if rep.is_valid_at(when)]
+    return [
+        rep.patient
+        for rep in user.representations.select_related("patient")
+        if rep.is_valid_at(when)
+    ]
 
 
 def primary_role(user: Any) -> str:
-    if getattr(user, "is_superuser", False) and practitioner_of(user) is None and patient_of(user) is None:
+    if (
+        getattr(user, "is_superuser", False)
+        and practitioner_of(user) is None
+        and patient_of(user) is None
+    ):
         return "admin"
     if is_practice_user(user):
         return "practice"

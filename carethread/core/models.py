@@ -8,6 +8,7 @@ Public identifiers are random UUIDs; integer keys never leave the server.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
@@ -162,7 +163,7 @@ class Representative(models.Model):
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
 
-    def is_valid_at(self, when) -> bool:  # type: ignore[no-untyped-def]
+    def is_valid_at(self, when: datetime.datetime) -> bool:
         return (
             self.active
             and self.consent_given_at is not None

@@ -1,0 +1,311 @@
+"""Every write of the accounts app: users, invitations, enrolment, portal blocking, privileges.
+
+Each function runs in one transaction and writes its audit entry in that transaction.
+Audit details hold codes and counts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from carethread.accounts import access, invitations
+from carethread.accounts.models import Invitation, User
+from carethread.audit import codes
+from carethread.audit.actions import record
+from carethread.core.models import Membership, Patient, Practitioner, Representative
+
+log = logging.getLogger(__name__)
+
+MAX_FAILED_CHECKS = 5
+BLOCK_REASONS = {
+    "misuse": "Misuse of messaging",
+    "security": "Security concern",
+    "requested": "Requested by the patient or guardian",
+    "other": "Other",
+}
+
+
+class EnrolmentError(Exception):
+    """Enrolment refused; ``code`` says why (invalid, birth_date, locked, already_enrolled,
+    email_taken)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def create_user(
+    email: str,
+    password: str | None = None,
+    *,
+    practitioner: Practitioner | None = None,
+    patient: Patient | None = None,
+    representatives: Iterable[Representative] = (),
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> User:
+    """Create a login and link it to a practitioner, a patient and/or representative rows."""
+    reps = list(representatives)
+    with transaction.atomic():
+        user = User.objects.create_user(email, password)
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        roles = []
+        if practitioner is not None:
+            Practitioner.objects.filter(pk=practitioner.pk).update(user=user)
+            practitioner.user = user
+            roles.append("practice")
+        if patient is not None:
+            Patient.objects.filter(pk=patient.pk).update(user=user)
+            patient.user = user
+            roles.append("patient")
+        if reps:
+            Representative.objects.filter(pk__in=[r.pk for r in reps]).update(user=user)
+            for rep in reps:
+                rep.user = user
+            roles.append("representative")
+        record(
+            codes.USER_CREATED,
+            actor=actor,
+            request=request,
+            patient=patient,
+            obj=user,
+            details={"roles": roles, "representations": len(reps)},
+        )
+    return user
+
+
+def create_invitation(
+    patient: Patient,
+    *,
+    representative: Representative | None = None,
+    created_by: Any = None,
+    send_email: bool = True,
+    request: HttpRequest | None = None,
+) -> tuple[Invitation, str, str]:
+    """A single-use, expiring invitation; returns it with its link token and printable code.
+
+    Earlier open invitations for the same person are revoked. The email (if any) goes out after
+    commit and names only the practice.
+    """
+    if representative is not None and representative.patient_id != patient.pk:
+        raise ValueError("The representative does not belong to this patient")
+    token, code = invitations.new_token(), invitations.new_code()
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            patient=patient, representative=representative, used_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            patient=patient,
+            representative=representative,
+            token_hash=invitations.token_digest(token),
+            code_hash=invitations.code_digest(code),
+            created_at=now,
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+            expires_at=now + dt.timedelta(days=settings.CARETHREAD_INVITATION_DAYS),
+        )
+        address = representative.email if representative is not None else patient.email
+        emailed = bool(send_email and address)
+        record(
+            codes.INVITATION_CREATED,
+            actor=created_by,
+            request=request,
+            patient=patient,
+            obj=invitation,
+            details={
+                "for": "representative" if representative is not None else "patient",
+                "emailed": emailed,
+            },
+        )
+        if emailed:
+            org = access.practice_of(patient)
+            practice = org.name if org is not None else ""
+            transaction.on_commit(lambda: _send_invitation(address, practice, token, invitation))
+    return invitation, token, code
+
+
+def _send_invitation(address: str, practice: str, token: str, invitation: Invitation) -> None:
+    link = settings.CARETHREAD_BASE_URL + reverse("enrol_link", args=[token])
+    context = {"practice": practice, "link": link, "expires_at": invitation.expires_at}
+    subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+    body = render_to_string("accounts/email/invitation_message.txt", context)
+    try:
+        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]).send()
+    except OSError:  # smtplib.SMTPException is an OSError
+        log.warning("Invitation %s could not be emailed", invitation.uuid)
+
+
+def find_invitation(*, token: str = "", code: str = "") -> Invitation | None:
+    """The usable invitation for a link token or a printed code, else None."""
+    if token:
+        lookup = {"token_hash": invitations.token_digest(token)}
+    elif invitations.normalise_code(code):
+        lookup = {"code_hash": invitations.code_digest(code)}
+    else:
+        return None
+    invitation = Invitation.objects.select_related("patient", "representative").filter(**lookup)
+    found = invitation.first()
+    return found if found is not None and found.is_usable() else None
+
+
+def enrol(
+    invitation: Invitation,
+    birth_date: dt.date,
+    email: str = "",
+    password: str | None = None,
+    *,
+    user: User | None = None,
+    request: HttpRequest | None = None,
+) -> User:
+    """Check the patient's date of birth and link (or create) the login; all or nothing.
+
+    A representative's invitation is checked against the *patient's* date of birth too: the
+    representative proves they know it. A wrong date counts against the invitation, which
+    locks after MAX_FAILED_CHECKS. With ``user`` (already signed in) the invitation is linked to
+    that login instead of creating one.
+    """
+    failure: str | None = None
+    with transaction.atomic():
+        inv = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("patient", "representative")
+            .get(pk=invitation.pk)
+        )
+        patient = inv.patient
+        if not inv.is_usable():
+            raise EnrolmentError("invalid")
+        if birth_date != patient.birth_date:
+            inv.failed_checks += 1
+            inv.save(update_fields=["failed_checks"])
+            locked = inv.failed_checks >= MAX_FAILED_CHECKS
+            record(
+                codes.INVITATION_FAILED_CHECK,
+                actor=user,
+                request=request,
+                patient=patient,
+                obj=inv,
+                outcome="failure",
+                details={"failed_checks": inv.failed_checks, "locked": locked},
+            )
+            failure = "locked" if locked else "birth_date"
+        else:
+            user = _link_enrolled_user(inv, email, password, user, request)
+    if failure is not None:
+        # Raised outside the block so that the failed check stays counted.
+        raise EnrolmentError(failure)
+    assert user is not None
+    return user
+
+
+def _link_enrolled_user(
+    inv: Invitation,
+    email: str,
+    password: str | None,
+    user: User | None,
+    request: HttpRequest | None,
+) -> User:
+    patient, rep = inv.patient, inv.representative
+    if (rep is not None and rep.user_id is not None) or (rep is None and patient.user_id):
+        raise EnrolmentError("already_enrolled")
+    if user is None:
+        if User.objects.filter(email__iexact=email.strip()).exists():
+            raise EnrolmentError("email_taken")
+        user = create_user(
+            email.strip(),
+            password,
+            patient=patient if rep is None else None,
+            representatives=[rep] if rep is not None else (),
+            request=request,
+        )
+    elif rep is not None:
+        Representative.objects.filter(pk=rep.pk).update(user=user)
+    else:
+        Patient.objects.filter(pk=patient.pk).update(user=user)
+    inv.used_at = timezone.now()
+    inv.save(update_fields=["used_at"])
+    record(
+        codes.INVITATION_USED,
+        actor=user,
+        request=request,
+        patient=patient,
+        obj=inv,
+        details={"for": "representative" if rep is not None else "patient"},
+    )
+    return user
+
+
+def block_portal_access(
+    user: User,
+    *,
+    actor: Any,
+    reason_code: str,
+    patient: Patient | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    """Block a patient's or representative's login: no sign-in, sessions end at next request."""
+    if reason_code not in BLOCK_REASONS:
+        raise ValueError(f"Unknown reason code {reason_code!r}")
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, blocked_at=None).update(blocked_at=timezone.now())
+        user.refresh_from_db(fields=["blocked_at"])
+        record(
+            codes.PORTAL_BLOCKED,
+            actor=actor,
+            request=request,
+            patient=patient,
+            obj=user,
+            details={"reason": reason_code, "changed": bool(changed)},
+        )
+
+
+def unblock_portal_access(
+    user: User,
+    *,
+    actor: Any,
+    reason_code: str = "other",
+    patient: Patient | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk).exclude(blocked_at=None).update(blocked_at=None)
+        user.refresh_from_db(fields=["blocked_at"])
+        record(
+            codes.PORTAL_UNBLOCKED,
+            actor=actor,
+            request=request,
+            patient=patient,
+            obj=user,
+            details={"reason": reason_code, "changed": bool(changed)},
+        )
+
+
+def set_practice_admin(
+    membership: Membership,
+    is_admin: bool,
+    *,
+    actor: Any,
+    request: HttpRequest | None = None,
+) -> None:
+    """Grant or withdraw the practice-administrator privilege (a privilege change, audited)."""
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(is_admin=is_admin)
+        membership.is_admin = is_admin
+        record(
+            codes.USER_PRIVILEGE_CHANGED,
+            actor=actor,
+            request=request,
+            obj=membership,
+            details={"privilege": "practice_admin", "granted": is_admin},
+        )
