@@ -1,15 +1,34 @@
-"""Writing audit events. Call ``record`` inside the transaction of the change it records."""
+"""Writing audit events. Call ``record`` inside the transaction of the change it records.
+
+Ordering: every writer locks the ``AuditChainHead`` row (``SELECT ... FOR UPDATE`` on
+PostgreSQL; on SQLite the connection's ``BEGIN IMMEDIATE`` already serialises writers), reads the
+last sequence number and hash, inserts the next entry and advances the head, all in the caller's
+transaction. The lock is held until that transaction ends, so the chain has exactly one order,
+``seq`` has no gaps or duplicates and each ``prev_hash`` is the hash of the entry before it.
+Call ``record`` as the last write of an action: it keeps the lock short and avoids deadlocks
+with other row locks.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 
-from carethread.audit.chain import GENESIS_HASH, entry_hash
+from carethread.audit.chain import GENESIS_HASH, canonical_json_value, entry_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
+
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+MAX_DETAIL_TEXT = 100
+MAX_DETAIL_DEPTH = 4
+
+
+class AuditChainError(RuntimeError):
+    """The chain cannot be extended safely (its head row is missing while entries exist)."""
 
 
 def actor_role_of(user: Any) -> str:
@@ -27,11 +46,77 @@ def client_address(request: HttpRequest | None) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:45]
 
 
+def check_details(value: Any, depth: int = 0) -> None:
+    """Refuse details that are not plain codes and counts (no long free text, no objects)."""
+    if depth > MAX_DETAIL_DEPTH:
+        raise ValueError("audit details are nested too deeply")
+    if value is None or isinstance(value, bool | int | float):
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_DETAIL_TEXT:
+            raise ValueError("audit details hold codes only, not free text")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            check_details(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or len(key) > MAX_DETAIL_TEXT:
+                raise ValueError("audit detail keys must be short strings")
+            check_details(item, depth + 1)
+        return
+    raise ValueError(f"audit details cannot hold {type(value).__name__} values")
+
+
+def _lock_head() -> AuditChainHead:
+    """The chain head, locked for the rest of the current transaction."""
+    head, created = AuditChainHead.objects.select_for_update().get_or_create(
+        pk=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH}
+    )
+    if created and AuditEvent.objects.exists():
+        # Starting a second chain would hide whatever removed the head: fail closed.
+        raise AuditChainError("the audit chain head is missing; run `carethread audit verify`")
+    return head
+
+
+def append_entries(entries: Iterable[dict[str, Any]], *, batch_size: int = 2000) -> int:
+    """Append prepared entries (all fields but seq, prev_hash, hash) in one transaction.
+
+    The fast path for bulk writers (benchmarks, large imports); ``record`` is the usual way.
+    Returns the number of entries appended.
+    """
+    count = 0
+    with transaction.atomic():
+        head = _lock_head()
+        seq, prev = head.last_seq, head.last_hash
+        batch: list[AuditEvent] = []
+        # The plain queryset: AuditEvent's own refuses bulk_create.
+        writer: models.QuerySet[AuditEvent] = models.QuerySet(model=AuditEvent)
+        for fields in entries:
+            seq += 1
+            row = {**fields, "seq": seq}
+            row["hash"] = entry_hash(prev, row)
+            batch.append(AuditEvent(prev_hash=prev, **row))
+            prev = row["hash"]
+            if len(batch) >= batch_size:
+                writer.bulk_create(batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            writer.bulk_create(batch)
+            count += len(batch)
+        if count:
+            AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return count
+
+
 def record(
     action: str,
     *,
     actor: Any = None,
     actor_role: str | None = None,
+    actor_label: str | None = None,
     request: HttpRequest | None = None,
     patient: Any = None,
     obj: Any = None,
@@ -42,30 +127,41 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
-    ``details`` carries codes and counts only, never free text that could hold PHI.
+    ``action`` is a dotted lowercase code (``carethread.audit.codes``). ``details`` carries codes
+    and counts only, never free text that could hold PHI. ``actor_label`` names a non-user actor
+    (default: the user's UUID, or "system").
     """
+    if not ACTION_PATTERN.match(action) or len(action) > 64:
+        raise ValueError(f"audit action must be a dotted lowercase code, not {action!r}")
+    outcome = str(outcome)
+    if outcome not in AuditEvent.Outcome.values:
+        raise ValueError(f"audit outcome must be one of {AuditEvent.Outcome.values}")
+    details = canonical_json_value(details or {})
+    check_details(details)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "uuid", obj.pk))
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
+    patient_id = getattr(patient, "pk", patient)
+    if actor_label is None:
+        actor_label = str(actor.uuid) if actor is not None else "system"
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-            pk=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH}
-        )
+        head = _lock_head()
         fields: dict[str, Any] = {
             "seq": head.last_seq + 1,
+            # Taken under the lock, so time order follows seq order (clock permitting).
             "occurred_at": dt.datetime.now(dt.UTC),
-            "actor_id": actor.pk if actor is not None else None,
-            "actor_label": str(actor.uuid) if actor is not None else "system",
-            "actor_role": actor_role if actor_role is not None else actor_role_of(actor),
-            "patient_id": getattr(patient, "pk", patient),
+            "actor_id": int(actor.pk) if actor is not None else None,
+            "actor_label": actor_label[:64],
+            "actor_role": (actor_role if actor_role is not None else actor_role_of(actor))[:32],
+            "patient_id": int(patient_id) if patient_id is not None else None,
             "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "outcome": str(outcome),
+            "object_type": str(object_type)[:64],
+            "object_id": str(object_id)[:64],
+            "outcome": outcome,
             "source_address": client_address(request),
-            "details": details or {},
+            "details": details,
         }
         fields["hash"] = entry_hash(head.last_hash, fields)
         event = AuditEvent.objects.create(prev_hash=head.last_hash, **fields)

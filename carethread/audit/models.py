@@ -3,11 +3,51 @@
 Each event commits to the previous one through a SHA-256 hash chain ordered by ``seq``.
 ``AuditChainHead`` holds the last sequence number and hash; writers lock it, so the chain has
 exactly one order even with concurrent writers.
+
+Rows are never changed or removed: the model and its queryset refuse it here, and database
+triggers (migration 0002, ``carethread.audit.triggers``) refuse it for raw SQL too.
 """
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.db import models
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or delete an audit event through the ORM."""
+
+
+def _refuse(what: str) -> NoReturn:
+    raise AppendOnlyError(f"audit events are append-only: {what} is not allowed")
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        _refuse("update")
+
+    def delete(self) -> NoReturn:
+        _refuse("delete")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+        _refuse("bulk_update")
+
+    def bulk_create(
+        self,
+        objs: Any,
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Any = None,
+        unique_fields: Any = None,
+    ) -> NoReturn:
+        # New entries go through carethread.audit.actions, which extends the hash chain.
+        _refuse("bulk_create outside carethread.audit.actions")
+
+
+class AuditEventManager(models.Manager.from_queryset(AuditEventQuerySet)):  # type: ignore[misc]
+    pass
 
 
 class AuditEvent(models.Model):
@@ -17,7 +57,9 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField(help_text="UTC")
-    actor_id = models.BigIntegerField(null=True, blank=True, help_text="User id (kept if the user is deleted)")
+    actor_id = models.BigIntegerField(
+        null=True, blank=True, help_text="User id (kept if the user is deleted)"
+    )
     actor_label = models.CharField(max_length=64, blank=True, help_text="User UUID or 'system'")
     actor_role = models.CharField(max_length=32, blank=True)
     patient_id = models.BigIntegerField(null=True, blank=True)
@@ -26,9 +68,13 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SUCCESS)
     source_address = models.CharField(max_length=45, blank=True)
-    details = models.JSONField(default=dict, blank=True, help_text="Codes and counts only: never PHI")
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Codes and counts only: never PHI"
+    )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+
+    objects = AuditEventManager()
 
     class Meta:
         ordering = ["seq"]
@@ -42,9 +88,21 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            _refuse("changing a saved event")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        _refuse("delete")
+
 
 class AuditChainHead(models.Model):
     """Singleton row (id=1): the last entry's sequence number and hash."""
 
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head at seq {self.last_seq}"

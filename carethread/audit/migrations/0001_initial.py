@@ -4,43 +4,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("last_seq", models.BigIntegerField(default=0)),
+                ("last_hash", models.CharField(max_length=64)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True)),
-                ('occurred_at', models.DateTimeField(help_text='UTC')),
-                ('actor_id', models.BigIntegerField(blank=True, help_text='User id (kept if the user is deleted)', null=True)),
-                ('actor_label', models.CharField(blank=True, help_text="User UUID or 'system'", max_length=64)),
-                ('actor_role', models.CharField(blank=True, max_length=32)),
-                ('patient_id', models.BigIntegerField(blank=True, null=True)),
-                ('action', models.CharField(max_length=64)),
-                ('object_type', models.CharField(blank=True, max_length=64)),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('outcome', models.CharField(choices=[('success', 'Success'), ('failure', 'Failure')], default='success', max_length=8)),
-                ('source_address', models.CharField(blank=True, max_length=45)),
-                ('details', models.JSONField(blank=True, default=dict, help_text='Codes and counts only: never PHI')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("occurred_at", models.DateTimeField(help_text="UTC")),
+                (
+                    "actor_id",
+                    models.BigIntegerField(
+                        blank=True, help_text="User id (kept if the user is deleted)", null=True
+                    ),
+                ),
+                (
+                    "actor_label",
+                    models.CharField(blank=True, help_text="User UUID or 'system'", max_length=64),
+                ),
+                ("actor_role", models.CharField(blank=True, max_length=32)),
+                ("patient_id", models.BigIntegerField(blank=True, null=True)),
+                ("action", models.CharField(max_length=64)),
+                ("object_type", models.CharField(blank=True, max_length=64)),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("success", "Success"), ("failure", "Failure")],
+                        default="success",
+                        max_length=8,
+                    ),
+                ),
+                ("source_address", models.CharField(blank=True, max_length=45)),
+                (
+                    "details",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Codes and counts only: never PHI"
+                    ),
+                ),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['seq'],
-                'indexes': [models.Index(fields=['occurred_at'], name='audit_occurred_at'), models.Index(fields=['patient_id', 'occurred_at'], name='audit_patient'), models.Index(fields=['actor_id', 'occurred_at'], name='audit_actor'), models.Index(fields=['action', 'occurred_at'], name='audit_action')],
+                "ordering": ["seq"],
+                "indexes": [
+                    models.Index(fields=["occurred_at"], name="audit_occurred_at"),
+                    models.Index(fields=["patient_id", "occurred_at"], name="audit_patient"),
+                    models.Index(fields=["actor_id", "occurred_at"], name="audit_actor"),
+                    models.Index(fields=["action", "occurred_at"], name="audit_action"),
+                ],
             },
         ),
     ]

@@ -1,0 +1,191 @@
+"""``carethread audit verify`` and ``carethread audit report``.
+
+verify: exit 0 printing "audit trail intact: N entries", exit 1 naming the first broken entry.
+It records an ``audit.verify`` event after the walk (never during it), success or failure.
+report: CSV of the filtered, sorted trail to stdout or --output; bad options exit 2. The viewing
+is itself recorded as ``audit.report``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from carethread.audit import codes
+from carethread.audit.actions import AuditChainError, record
+from carethread.audit.models import AuditChainHead, AuditEvent
+from carethread.audit.report import ReportError, parse_filters, record_viewing, write_csv
+from carethread.audit.verify import VerifyResult, verify_chain
+
+
+def operator() -> dict[str, Any]:
+    """Who runs a command from the shell, for the audit entry (no user account is involved)."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "unknown"
+    return {"actor_label": f"cli:{name}"[:64], "actor_role": "operator"}
+
+
+class _Writer:
+    """Hands CSV text to the command's stdout without extra line endings."""
+
+    def __init__(self, command: BaseCommand) -> None:
+        self.command = command
+
+    def write(self, text: str) -> None:
+        self.command.stdout.write(text, ending="")
+
+
+def join_sort_values(args: list[str] | None) -> list[str] | None:
+    """``--sort -seq`` as ``--sort=-seq``: argparse would take ``-seq`` for an option."""
+    if args is None:
+        return None
+    joined: list[str] = []
+    pending = False
+    for arg in args:
+        if pending and arg.startswith("-"):
+            joined[-1] = f"--sort={arg}"
+        else:
+            joined.append(arg)
+        pending = arg == "--sort" and not pending
+    return joined
+
+
+class Command(BaseCommand):
+    help = "Check the audit trail's hash chain (verify) or export the audit report (report)."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parse_args = parser.parse_args
+        setattr(  # noqa: B010 - wrap the bound method
+            parser, "parse_args", lambda args=None, ns=None: parse_args(join_sort_values(args), ns)
+        )
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify,report}")
+        verify = sub.add_parser("verify", help="check the hash chain; exit 1 if it was altered")
+        verify.add_argument(
+            "--no-record", action="store_true", help="do not record an audit.verify event"
+        )
+        verify.add_argument("--chunk-size", type=int, default=5000, help="rows per database fetch")
+        report = sub.add_parser("report", help="write the audit report as CSV")
+        report.add_argument("--start", help="first day, YYYY-MM-DD (practice time zone)")
+        report.add_argument("--end", help="last day, YYYY-MM-DD (inclusive)")
+        report.add_argument("--user", help="the actor: user UUID or email address")
+        report.add_argument("--patient", help="the patient's MRN")
+        report.add_argument("--action", help="an action code, e.g. auth.login")
+        report.add_argument("--outcome", help="success or failure")
+        report.add_argument(
+            "--sort", help="FIELD[,-FIELD]...: any column, '-' for descending (default: seq)"
+        )
+        report.add_argument("--output", type=Path, help="write to FILE instead of stdout")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "verify":
+            self.verify(options)
+        else:
+            self.report(options)
+
+    # verify -------------------------------------------------------------------------------
+
+    def verify(self, options: Any) -> None:
+        chunk_size = options["chunk_size"]
+        if chunk_size < 1:
+            raise CommandError("--chunk-size must be at least 1", returncode=2)
+        with self._progress() as advance:
+            result = verify_chain(chunk_size=chunk_size, progress=advance)
+        recorded = "" if options["no_record"] else self._record_verify(result)
+        if result.problem is not None:
+            raise CommandError(
+                f"audit trail BROKEN at {result.problem}; "
+                f"{result.entries} entries before it are intact{recorded}",
+                returncode=1,
+            )
+        self.stdout.write(f"audit trail intact: {result.entries} entries")
+        if result.entries:
+            self.stdout.write(f"head: seq {result.last_seq} hash {result.last_hash}")
+
+    def _record_verify(self, result: VerifyResult) -> str:
+        """Record the verification after the walk; returns a note if that was impossible."""
+        details: dict[str, Any] = {"entries": result.entries}
+        if result.problem is not None:
+            details.update(problem=str(result.problem.kind), seq=result.problem.seq)
+        try:
+            record(
+                codes.AUDIT_VERIFY,
+                outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILURE,
+                details=details,
+                **operator(),
+            )
+        except (AuditChainError, DatabaseError):
+            # A damaged head (or a forged row in the next seq) can make appending impossible.
+            return " (the audit.verify event could not be recorded)"
+        return ""
+
+    def _progress(self) -> AbstractContextManager[Any]:
+        if not sys.stderr.isatty():
+            return nullcontext(None)
+        return _ProgressBar(AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True))
+
+    # report -------------------------------------------------------------------------------
+
+    def report(self, options: Any) -> None:
+        try:
+            filters = parse_filters(
+                start=options["start"],
+                end=options["end"],
+                user=options["user"],
+                patient=options["patient"],
+                action=options["action"],
+                outcome=options["outcome"],
+                sort=options["sort"],
+            )
+        except ReportError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        output: Path | None = options["output"]
+        try:
+            if output is None:
+                rows = write_csv(filters, _Writer(self))  # type: ignore[arg-type]
+            else:
+                with output.open("w", newline="", encoding="utf-8") as out:
+                    rows = write_csv(filters, out)
+        except OSError as exc:
+            record_viewing(filters, 0, outcome=AuditEvent.Outcome.FAILURE, **operator())
+            raise CommandError(f"cannot write {output}: {exc.strerror}", returncode=2) from None
+        record_viewing(filters, rows, **operator())
+        if output is not None:
+            self.stderr.write(f"{rows} entries written to {output}")
+
+
+class _ProgressBar(AbstractContextManager[Any]):
+    """A rich progress bar on stderr; yields the function that advances it."""
+
+    def __init__(self, total_query: Any) -> None:
+        self.total = total_query.first() or 0
+
+    def __enter__(self) -> Any:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress(
+            "verifying",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.__enter__()
+        task = self.bar.add_task("verify", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
