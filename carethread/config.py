@@ -52,7 +52,7 @@ def _str(name: str, default: str) -> str:
 
 
 def parse_database_url(url: str, base_dir: Path) -> dict[str, object]:
-    """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/name`` into a Django DATABASES entry."""
+    """Turn ``sqlite:///path`` or ``postgres://user:pw@host:port/name`` into a DATABASES entry."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -78,7 +78,9 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, object]:
     if scheme in {"postgres", "postgresql", "pgsql"}:
         name = unquote(parts.path.lstrip("/"))
         if not name:
-            raise ConfigError("DATABASE_URL must name a database, e.g. postgres://user@host:5432/db")
+            raise ConfigError(
+                "DATABASE_URL must name a database, e.g. postgres://user@host:5432/db"
+            )
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             port = parts.port
@@ -138,7 +140,12 @@ def _ensure_key_file(path: Path) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key_id = "kek-" + secrets.token_hex(4)
-        body = json.dumps({"current": key_id, "keys": {key_id: base64.b64encode(secrets.token_bytes(32)).decode()}})
+        body = json.dumps(
+            {
+                "current": key_id,
+                "keys": {key_id: base64.b64encode(secrets.token_bytes(32)).decode()},
+            }
+        )
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -158,15 +165,22 @@ def load() -> Config:
     database_url = _str("DATABASE_URL", f"sqlite:///{var_dir / 'carethread.sqlite3'}")
     hosts = [h.strip() for h in _str("CARETHREAD_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
     https = _bool("CARETHREAD_HTTPS", False)
-    base_url = _str("CARETHREAD_BASE_URL", "https://localhost" if https else "http://127.0.0.1:8000")
+    base_url = _str(
+        "CARETHREAD_BASE_URL", "https://localhost" if https else "http://127.0.0.1:8000"
+    )
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"CARETHREAD_BASE_URL must be an http(s) URL, not {base_url!r}")
     smtp_url = _str("CARETHREAD_SMTP_URL", "smtp://127.0.0.1:8025")
     if not smtp_url.startswith(("smtp://", "smtps://", "smtp+starttls://")):
-        raise ConfigError(f"CARETHREAD_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, not {smtp_url!r}")
+        raise ConfigError(
+            "CARETHREAD_SMTP_URL must start with smtp://, smtps:// or smtp+starttls://, "
+            f"not {smtp_url!r}"
+        )
     log_level = _str("CARETHREAD_LOG_LEVEL", "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"CARETHREAD_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}")
+        raise ConfigError(
+            f"CARETHREAD_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}"
+        )
     return Config(
         var_dir=var_dir,
         debug=_bool("CARETHREAD_DEBUG", False),
@@ -174,7 +188,9 @@ def load() -> Config:
         secret_key=_secret_key(var_dir),
         database=parse_database_url(database_url, Path.cwd()),
         time_zone=time_zone,
-        key_file=_ensure_key_file(Path(_str("CARETHREAD_KEY_FILE", str(var_dir / "keys.json"))).resolve()),
+        key_file=_ensure_key_file(
+            Path(_str("CARETHREAD_KEY_FILE", str(var_dir / "keys.json"))).resolve()
+        ),
         smtp_url=smtp_url,
         allowed_hosts=[h for h in hosts if h],
         base_url=base_url.rstrip("/"),

@@ -10,7 +10,11 @@ from carethread.cli import main
 def _run(*args, env_extra=None, tmp_path=None):
     env = {**os.environ, "CARETHREAD_VAR_DIR": str(tmp_path), **(env_extra or {})}
     return subprocess.run(
-        [sys.executable, "-m", "carethread", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "carethread", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -13,7 +13,9 @@ def test_sqlite_url_relative_and_absolute(tmp_path):
 
 
 def test_postgres_url():
-    db = config.parse_database_url("postgres://ct:s%40cret@db.internal:6543/carethread?sslmode=require", Path("."))
+    db = config.parse_database_url(
+        "postgres://ct:s%40cret@db.internal:6543/carethread?sslmode=require", Path(".")
+    )
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "carethread",
@@ -25,7 +27,9 @@ def test_postgres_url():
     assert db["OPTIONS"] == {"sslmode": "require"}
 
 
-@pytest.mark.parametrize("url", ["mysql://x/y", "postgres://host:5432/", "postgres://host:99999999/db"])
+@pytest.mark.parametrize(
+    "url", ["mysql://x/y", "postgres://host:5432/", "postgres://host:99999999/db"]
+)
 def test_bad_database_url_is_a_config_error(url):
     with pytest.raises(config.ConfigError):
         config.parse_database_url(url, Path("."))
@@ -63,7 +67,14 @@ def test_first_run_generates_secret_and_key_file(monkeypatch, tmp_path):
 
 def test_smtp_url():
     target = config.parse_smtp_url("smtp+starttls://u:p@mail.example.org:587")
-    assert (target.host, target.port, target.user, target.password, target.starttls, target.ssl) == (
+    assert (
+        target.host,
+        target.port,
+        target.user,
+        target.password,
+        target.starttls,
+        target.ssl,
+    ) == (
         "mail.example.org",
         587,
         "u",

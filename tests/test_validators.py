@@ -18,6 +18,15 @@ def test_check_digit_makes_a_valid_npi():
         assert validators.npi_is_valid(first_nine + validators.npi_check_digit(first_nine))
 
 
-@pytest.mark.parametrize(("tin", "ok"), [("123456789", True), ("000456789", True), ("000000000", False), ("12345678", False), ("12-3456789", False)])
+@pytest.mark.parametrize(
+    ("tin", "ok"),
+    [
+        ("123456789", True),
+        ("000456789", True),
+        ("000000000", False),
+        ("12345678", False),
+        ("12-3456789", False),
+    ],
+)
 def test_tin(tin, ok):
     assert validators.tin_is_valid(tin) is ok

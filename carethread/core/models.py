@@ -37,7 +37,9 @@ class Organization(models.Model):
 class Location(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="locations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="locations"
+    )
     name = models.CharField(max_length=200)
     pos_code = models.CharField("place of service", max_length=2, validators=[validate_pos])
     state = models.CharField(max_length=2, blank=True)
@@ -55,16 +57,24 @@ class Practitioner(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    npi = models.CharField("NPI", max_length=10, unique=True, null=True, blank=True, validators=[validate_npi])
+    npi = models.CharField(
+        "NPI", max_length=10, unique=True, null=True, blank=True, validators=[validate_npi]
+    )
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=20, blank=True)
     email = models.EmailField(blank=True)
     active = models.BooleanField(default=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="practitioner"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="practitioner",
     )
-    organizations = models.ManyToManyField(Organization, through="Membership", related_name="practitioners")
+    organizations = models.ManyToManyField(
+        Organization, through="Membership", related_name="practitioners"
+    )
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -86,21 +96,28 @@ class Membership(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="memberships")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=16, choices=Role.choices)
     is_admin = models.BooleanField(
-        default=False, help_text="Manages the practice's users and settings (does not grant message access)."
+        default=False,
+        help_text="Manages the practice's users and settings (does not grant message access).",
     )
     active = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["practitioner", "organization"], name="membership_unique_per_org")
+            models.UniqueConstraint(
+                fields=["practitioner", "organization"], name="membership_unique_per_org"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.practitioner} – {self.role} at {self.organization}"
+        return f"{self.practitioner}: {self.role} at {self.organization}"
 
 
 class Patient(models.Model):
@@ -116,7 +133,11 @@ class Patient(models.Model):
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients"
     )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient",
     )
 
     class Meta:
@@ -139,22 +160,32 @@ class Representative(models.Model):
     family_name = models.CharField(max_length=100)
     given_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
-    relationship = models.CharField(max_length=64, blank=True, help_text="v3 RoleCode, e.g. MTH, FTH, GUARD")
+    relationship = models.CharField(
+        max_length=64, blank=True, help_text="v3 RoleCode, e.g. MTH, FTH, GUARD"
+    )
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     consent_given_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the patient (or guardian) authorised this representative."
+        null=True,
+        blank=True,
+        help_text="When the patient (or guardian) authorised this representative.",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="representations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="representations",
     )
 
     class Meta:
         ordering = ["family_name", "given_name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_until__isnull=True) | Q(valid_from__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
                 name="representative_period_ordered",
             )
         ]
@@ -190,12 +221,20 @@ class Encounter(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices)
-    class_code = models.CharField(max_length=20, help_text="v3 ActCode, e.g. AMB, VR (virtual), EMER, IMP")
+    class_code = models.CharField(
+        max_length=20, help_text="v3 ActCode, e.g. AMB, VR (virtual), EMER, IMP"
+    )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="encounters")
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="encounters")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="encounters"
+    )
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="encounters"
+    )
     start = models.DateTimeField()
-    participants = models.ManyToManyField(Practitioner, through="EncounterParticipant", related_name="encounters")
+    participants = models.ManyToManyField(
+        Practitioner, through="EncounterParticipant", related_name="encounters"
+    )
 
     class Meta:
         indexes = [
@@ -208,14 +247,23 @@ class Encounter(models.Model):
 
 
 class EncounterParticipant(models.Model):
-    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="participations")
-    practitioner = models.ForeignKey(Practitioner, on_delete=models.PROTECT, related_name="participations")
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.CASCADE, related_name="participations"
+    )
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="participations"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["encounter", "practitioner"], name="participant_unique")
         ]
-        indexes = [models.Index(fields=["practitioner", "encounter"], name="participant_by_practitioner")]
+        indexes = [
+            models.Index(fields=["practitioner", "encounter"], name="participant_by_practitioner")
+        ]
+
+    def __str__(self) -> str:
+        return f"Participant {self.practitioner_id} in encounter {self.encounter_id}"
 
 
 class CareTeamPool(models.Model):
@@ -231,7 +279,11 @@ class CareTeamPool(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="pool_name_unique_per_org")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="pool_name_unique_per_org"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization.name})"

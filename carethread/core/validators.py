@@ -42,7 +42,9 @@ def tin_is_valid(tin: str) -> bool:
 
 def validate_npi(value: str) -> None:
     if not npi_is_valid(value):
-        raise ValidationError("%(value)s is not a valid NPI (10 digits, Luhn check)", params={"value": value})
+        raise ValidationError(
+            "%(value)s is not a valid NPI (10 digits, Luhn check)", params={"value": value}
+        )
 
 
 def validate_tin(value: str) -> None:
@@ -52,4 +54,6 @@ def validate_tin(value: str) -> None:
 
 def validate_pos(value: str) -> None:
     if not POS_RE.match(value):
-        raise ValidationError("%(value)s is not a place-of-service code (2 digits)", params={"value": value})
+        raise ValidationError(
+            "%(value)s is not a place-of-service code (2 digits)", params={"value": value}
+        )

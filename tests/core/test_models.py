@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def patient():
-    return Patient.objects.create(mrn="MRN-1", family_name="Doe", given_name="Sam", birth_date=dt.date(2015, 1, 2))
+    return Patient.objects.create(
+        mrn="MRN-1", family_name="Doe", given_name="Sam", birth_date=dt.date(2015, 1, 2)
+    )
 
 
 def _rep(patient, **kwargs):
@@ -21,7 +23,9 @@ def _rep(patient, **kwargs):
 
 def test_representative_valid_only_inside_period_with_consent(patient):
     now = timezone.now()
-    rep = _rep(patient, valid_from=now - dt.timedelta(days=10), valid_until=now + dt.timedelta(days=10))
+    rep = _rep(
+        patient, valid_from=now - dt.timedelta(days=10), valid_until=now + dt.timedelta(days=10)
+    )
     assert rep.is_valid_at(now)
     assert not rep.is_valid_at(now - dt.timedelta(days=11))
     assert not rep.is_valid_at(now + dt.timedelta(days=11))

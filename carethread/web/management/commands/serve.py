@@ -15,14 +15,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("CARETHREAD_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("CARETHREAD_WORKERS", "4")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("CARETHREAD_THREADS", "1")))
+        parser.add_argument(
+            "--workers", type=int, default=os.environ.get("CARETHREAD_WORKERS", "4")
+        )
+        parser.add_argument(
+            "--threads", type=int, default=os.environ.get("CARETHREAD_THREADS", "1")
+        )
         parser.add_argument("--timeout", type=int, default=30)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["workers"] < 1 or options["threads"] < 1:
             raise CommandError("--workers and --threads must be at least 1", returncode=2)
-        gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
+        here = os.path.dirname(sys.executable)
+        gunicorn = shutil.which("gunicorn", path=here) or shutil.which("gunicorn")
         if gunicorn is None:
             raise CommandError("gunicorn is not installed in this environment")
         argv = [

@@ -1,0 +1,69 @@
+"""Practitioner → core.Practitioner: clinicians (with NPI) and staff, matched by NPI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from carethread.core.fhir_import import values
+from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.resources import NPI_SYSTEM
+from carethread.core.fhir_import.upsert import upsert
+from carethread.core.models import Practitioner
+from carethread.core.validators import npi_is_valid
+
+RESOURCE_TYPE = "Practitioner"
+DEPENDS_ON: tuple[str, ...] = ()
+MODEL = Practitioner
+
+
+@dataclass(slots=True, kw_only=True)
+class PractitionerRecord(Record):
+    npi: str | None
+    family_name: str
+    given_name: str
+    prefix: str
+    email: str
+    active: bool
+
+
+def parse(resource: dict[str, Any], issues: list[str]) -> PractitionerRecord | None:
+    npi = values.identifier(resource.get("identifier"), NPI_SYSTEM)
+    if npi is not None and not npi_is_valid(npi):
+        issues.append(f"NPI {npi!r} is not valid (10 digits with a Luhn check digit)")
+    name = values.human_name(resource.get("name"), "name", issues)
+    if name is None or not name[0]:
+        issues.append("name.family is missing")
+    family, given, prefix = name or ("", "", "")
+    values.text(family, "name.family", issues, 100)
+    values.text(given, "name.given", issues, 100)
+    values.text(prefix, "name.prefix", issues, 20)
+    email = values.email(resource.get("telecom"), "telecom", issues)
+    active = values.boolean(resource.get("active"), "active", issues)
+    if issues:
+        return None
+    return PractitionerRecord(
+        npi=npi, family_name=family, given_name=given, prefix=prefix, email=email, active=active
+    )
+
+
+def references(record: PractitionerRecord) -> tuple[()]:
+    return ()
+
+
+def business_key(record: PractitionerRecord) -> tuple[str, str] | None:
+    return ("NPI", record.npi) if record.npi else None
+
+
+FIELDS = ("npi", "family_name", "given_name", "prefix", "email", "active")
+
+
+def write(records: list[PractitionerRecord], ctx: Any) -> tuple[int, int]:
+    return upsert(
+        MODEL,
+        records,
+        ctx,
+        fields=FIELDS,
+        values=lambda r: (r.npi, r.family_name, r.given_name, r.prefix, r.email, r.active),
+        match=("npi",),
+    ).counts

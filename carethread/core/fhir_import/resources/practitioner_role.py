@@ -1,0 +1,84 @@
+"""PractitionerRole → core.Membership: a practitioner's role (clinician or staff) in a practice.
+
+Matched by source key, else by the (practitioner, organization) pair, which is unique.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from carethread.core.fhir_import import values
+from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.resources import ROLE_SYSTEM
+from carethread.core.fhir_import.upsert import upsert
+from carethread.core.models import Membership
+
+RESOURCE_TYPE = "PractitionerRole"
+DEPENDS_ON = ("Practitioner", "Organization")
+MODEL = Membership
+ROLES = {choice.value for choice in Membership.Role}
+
+
+@dataclass(slots=True, kw_only=True)
+class RoleRecord(Record):
+    practitioner: str
+    organization: str
+    role: str
+    active: bool
+
+
+def parse(resource: dict[str, Any], issues: list[str]) -> RoleRecord | None:
+    practitioner = values.reference(resource.get("practitioner"), "practitioner", issues)
+    if "practitioner" not in resource:
+        issues.append("practitioner is missing")
+    organization = values.reference(resource.get("organization"), "organization", issues)
+    if "organization" not in resource:
+        issues.append("organization is missing")
+    role = values.coding_code(resource.get("code"), ROLE_SYSTEM)
+    if role is None:
+        issues.append(f"code with system {ROLE_SYSTEM} (clinician or staff) is missing")
+    elif role not in ROLES:
+        issues.append(f"code {role!r} of system {ROLE_SYSTEM} is not clinician or staff")
+    active = values.boolean(resource.get("active"), "active", issues)
+    if issues or practitioner is None or organization is None or role is None:
+        return None
+    return RoleRecord(
+        practitioner=practitioner, organization=organization, role=role, active=active
+    )
+
+
+def references(record: RoleRecord) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        ("practitioner", record.practitioner, ("Practitioner",)),
+        ("organization", record.organization, ("Organization",)),
+    ]
+
+
+def business_key(record: RoleRecord) -> None:
+    return None
+
+
+def check(records: list[RoleRecord], ctx: Any) -> list[tuple[RoleRecord, str]]:
+    """One membership per practitioner and organization."""
+    seen: dict[tuple[str, str], RoleRecord] = {}
+    problems = []
+    for record in records:
+        pair = (ctx.canonical(record.practitioner), ctx.canonical(record.organization))
+        other = seen.setdefault(pair, record)
+        if other is not record:
+            problems.append(
+                (record, f"{other.key} already links this practitioner and organization")
+            )
+    return problems
+
+
+def write(records: list[RoleRecord], ctx: Any) -> tuple[int, int]:
+    return upsert(
+        MODEL,
+        records,
+        ctx,
+        fields=("practitioner_id", "organization_id", "role", "active"),
+        values=lambda r: (ctx.pk(r.practitioner), ctx.pk(r.organization), r.role, r.active),
+        match=("practitioner_id", "organization_id"),
+    ).counts

@@ -1,0 +1,112 @@
+"""RelatedPerson → core.Representative: a patient-authorised representative (proxy).
+
+An imported RelatedPerson that is active counts as authorised by the patient: the source EHR
+recorded the authorisation. ``consent_given_at`` is set to ``period.start`` (or the import time
+when there is no start) the first time the representative is imported as active, and is never
+changed by a later import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from carethread.core.fhir_import import values
+from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.upsert import upsert
+from carethread.core.models import Representative
+
+RESOURCE_TYPE = "RelatedPerson"
+DEPENDS_ON = ("Patient",)
+MODEL = Representative
+
+
+@dataclass(slots=True, kw_only=True)
+class RelatedPersonRecord(Record):
+    patient: str
+    family_name: str
+    given_name: str
+    email: str
+    relationship: str
+    valid_from: dt.datetime | None
+    valid_until: dt.datetime | None
+    active: bool
+
+
+def parse(resource: dict[str, Any], issues: list[str]) -> RelatedPersonRecord | None:
+    patient = values.reference(resource.get("patient"), "patient", issues)
+    if "patient" not in resource:
+        issues.append("patient is missing")
+    name = values.human_name(resource.get("name"), "name", issues)
+    if name is None or not name[0]:
+        issues.append("name.family is missing")
+    family, given, _prefix = name or ("", "", "")
+    values.text(family, "name.family", issues, 100)
+    values.text(given, "name.given", issues, 100)
+    email = values.email(resource.get("telecom"), "telecom", issues)
+    relationship = values.text(
+        values.first_code(resource.get("relationship")), "relationship", issues, 64
+    )
+    period = resource.get("period") or {}
+    if not isinstance(period, dict):
+        issues.append("period must be a Period")
+        period = {}
+    start = values.datetime(period.get("start"), "period.start", issues)
+    end = values.datetime(period.get("end"), "period.end", issues)
+    if start and end and end < start:
+        issues.append("period.end is before period.start")
+    active = values.boolean(resource.get("active"), "active", issues)
+    if issues or patient is None:
+        return None
+    return RelatedPersonRecord(
+        patient=patient,
+        family_name=family,
+        given_name=given,
+        email=email,
+        relationship=relationship,
+        valid_from=start,
+        valid_until=end,
+        active=active,
+    )
+
+
+def references(record: RelatedPersonRecord) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [("patient", record.patient, ("Patient",))]
+
+
+def business_key(record: RelatedPersonRecord) -> None:
+    return None
+
+
+FIELDS = (
+    "patient_id",
+    "family_name",
+    "given_name",
+    "email",
+    "relationship",
+    "valid_from",
+    "valid_until",
+    "active",
+    "consent_given_at",
+)
+
+
+def write(records: list[RelatedPersonRecord], ctx: Any) -> tuple[int, int]:
+    def row(r: RelatedPersonRecord) -> tuple[Any, ...]:
+        consent = (r.valid_from or ctx.now) if r.active else None
+        return (
+            ctx.pk(r.patient),
+            r.family_name,
+            r.given_name,
+            r.email,
+            r.relationship,
+            r.valid_from,
+            r.valid_until,
+            r.active,
+            consent,
+        )
+
+    return upsert(
+        MODEL, records, ctx, fields=FIELDS, values=row, keep_if_set=("consent_given_at",)
+    ).counts

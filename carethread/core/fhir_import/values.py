@@ -1,0 +1,201 @@
+"""Reading FHIR R4 datatypes: dates, references, names, contact points, codings.
+
+Messages name the element, not its value, where the value may be patient data (dates, emails).
+
+Every reader takes the raw JSON value and a list to which it appends what is wrong; it returns
+the value in the form the models store, or ``None`` when the element is absent or invalid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+Issues = list[str]
+
+# FHIR R4 dateTime / date shapes (year, year-month, date, or date + time with a zone).
+_DATETIME_RE = re.compile(
+    r"^\d{4}(-\d{2}(-\d{2}"
+    r"(T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FRACTION_RE = re.compile(r"\.(\d{6})\d+")
+_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_TYPE_RE = re.compile(r"^[A-Z][A-Za-z]+$")
+_PLAIN_REF_RE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
+
+_zone_cache: dict[str, zoneinfo.ZoneInfo] = {}
+
+
+def local_zone() -> zoneinfo.ZoneInfo:
+    name = settings.TIME_ZONE
+    zone = _zone_cache.get(name)
+    if zone is None:
+        zone = _zone_cache[name] = zoneinfo.ZoneInfo(name)
+    return zone
+
+
+def is_valid_id(value: Any) -> bool:
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
+
+def date(value: Any, element: str, issues: Issues) -> dt.date | None:
+    """A full FHIR ``date`` (YYYY-MM-DD); partial dates are refused: the models store a day."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        issues.append(f"{element} is not a full date (YYYY-MM-DD)")
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        issues.append(f"{element} is not a valid date")
+        return None
+
+
+def datetime(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+    """A FHIR ``dateTime`` with at least a day; a date alone is midnight in settings.TIME_ZONE."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATETIME_RE.match(value):
+        issues.append(f"{element} is not a FHIR dateTime (a time needs seconds and a zone)")
+        return None
+    if len(value) < 10:
+        issues.append(f"{element} needs at least a day (YYYY-MM-DD)")
+        return None
+    try:
+        if len(value) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=local_zone())
+        return dt.datetime.fromisoformat(_FRACTION_RE.sub(r".\1", value))
+    except ValueError:
+        issues.append(f"{element} is not a valid date and time")
+        return None
+
+
+def reference(value: Any, element: str, issues: Issues) -> str | None:
+    """The target of a Reference as ``Type/id`` (relative or absolute URL) or a ``urn:`` fullUrl."""
+    if value is None:
+        return None
+    ref = value.get("reference") if isinstance(value, dict) else None
+    if isinstance(ref, str) and _PLAIN_REF_RE.fullmatch(ref):
+        return ref  # the common case, "Type/id"
+    if not isinstance(ref, str) or not ref:
+        issues.append(f"{element} has no reference (identifier-only references are not read)")
+        return None
+    if ref.startswith(("urn:uuid:", "urn:oid:")):
+        return ref
+    if ref.startswith("#"):
+        issues.append(f"{element} {ref!r}: contained resources are not read")
+        return None
+    parts = ref.split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) < 2 or not _TYPE_RE.match(parts[-2]) or not is_valid_id(parts[-1]):
+        issues.append(f"{element} {ref!r} is not a reference of the form Type/id")
+        return None
+    return f"{parts[-2]}/{parts[-1]}"
+
+
+def reference_type(ref: str) -> str:
+    return ref.split("/", 1)[0] if not ref.startswith("urn:") else ""
+
+
+def human_name(value: Any, element: str, issues: Issues) -> tuple[str, str, str] | None:
+    """(family, given, prefix) of the official name, else the first; ``None`` if absent."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(n, dict) for n in value):
+        issues.append(f"{element} must be a list of HumanName")
+        return None
+    chosen = next((n for n in value if n.get("use") == "official"), value[0])
+    family = chosen.get("family") or ""
+    given = " ".join(g for g in chosen.get("given") or () if isinstance(g, str))
+    prefix = " ".join(p for p in chosen.get("prefix") or () if isinstance(p, str))
+    if not isinstance(family, str):
+        issues.append(f"{element}.family must be a string")
+        return None
+    return family, given, prefix
+
+
+def email(value: Any, element: str, issues: Issues) -> str:
+    """The first ``telecom`` entry with system ``email``, checked; "" if none."""
+    if value is None:
+        return ""
+    if not isinstance(value, list):
+        issues.append(f"{element} must be a list of ContactPoint")
+        return ""
+    for point in value:
+        if isinstance(point, dict) and point.get("system") == "email":
+            address = point.get("value")
+            try:
+                validate_email(address)
+            except ValidationError:
+                issues.append(f"{element} email is not a valid address")
+                return ""
+            return str(address)
+    return ""
+
+
+def coding_code(value: Any, system: str) -> str | None:
+    """The code of the first coding with ``system`` in a CodeableConcept (or list, or Coding)."""
+    concepts = value if isinstance(value, list) else [value]
+    for concept in concepts:
+        if not isinstance(concept, dict):
+            continue
+        codings = concept.get("coding", [concept])
+        for coding in codings if isinstance(codings, list) else ():
+            if isinstance(coding, dict) and coding.get("system") == system:
+                code = coding.get("code")
+                return code if isinstance(code, str) else None
+    return None
+
+
+def first_code(value: Any) -> str | None:
+    """The code of the first coding of a CodeableConcept (any system)."""
+    concepts = value if isinstance(value, list) else [value]
+    for concept in concepts:
+        if isinstance(concept, dict):
+            for coding in concept.get("coding") or ():
+                if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+                    return str(coding["code"])
+    return None
+
+
+def identifier(value: Any, system: str) -> str | None:
+    """The value of the first identifier with ``system``."""
+    if not isinstance(value, list):
+        return None
+    for ident in value:
+        if isinstance(ident, dict) and ident.get("system") == system:
+            found = ident.get("value")
+            return found if isinstance(found, str) else None
+    return None
+
+
+def boolean(value: Any, element: str, issues: Issues, default: bool = True) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        issues.append(f"{element} must be true or false")
+        return default
+    return value
+
+
+def text(value: Any, element: str, issues: Issues, max_length: int, required: bool = False) -> str:
+    if value is None or value == "":
+        if required:
+            issues.append(f"{element} is missing")
+        return ""
+    if not isinstance(value, str):
+        issues.append(f"{element} must be a string")
+        return ""
+    if len(value) > max_length:
+        issues.append(f"{element} is longer than {max_length} characters")
+        return ""
+    return value
