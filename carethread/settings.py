@@ -172,6 +172,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.var_dir / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # `collectstatic` target; whitenoise also serves finders
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 

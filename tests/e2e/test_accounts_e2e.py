@@ -57,7 +57,8 @@ def test_practice_user_is_taken_through_totp_enrolment(page, org, totp):
     assert len(codes) == 10
     page.click("#continue")
     expect(page).to_have_url("/")
-    expect(page.get_by_text("Signed in as a practice user")).to_be_visible()
+    expect(page.get_by_role("heading", name="Practice")).to_be_visible()
+    expect(page.get_by_text("Clinician at")).to_be_visible()
     assert page.csp_errors == []
 
 
@@ -65,7 +66,7 @@ def test_patient_signs_in_and_reaches_home(page, patient):
     actions.create_user(patient.email, PASSWORD, patient=patient)
     sign_in(page, patient.email)
     expect(page).to_have_url("/")
-    expect(page.get_by_text("Signed in as a patient")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your care")).to_be_visible()
     assert page.csp_errors == []
 
 
@@ -93,7 +94,7 @@ def test_patient_enrols_through_an_invitation_link(page, patient):
     expect(page).to_have_url("/enrol/welcome")
     expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible()
     page.get_by_role("link", name="Continue to your inbox").click()
-    expect(page.get_by_text("Signed in as a patient")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your care")).to_be_visible()
     patient.refresh_from_db()
     assert patient.user is not None and patient.user.email == "maria.portal@example.com"
     assert page.csp_errors == []
