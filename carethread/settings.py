@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "carethread.audit",
+    "carethread.crypto",
     "carethread.core",
     "carethread.accounts",
     "carethread.web",
@@ -172,7 +173,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.var_dir / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # `collectstatic` target; whitenoise also serves finders
+# `collectstatic` target; whitenoise also serves files straight from the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 

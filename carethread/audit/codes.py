@@ -33,6 +33,9 @@ AUDIT_VERIFY = "audit.verify"
 
 SETTING_CHANGED = "setting.changed"
 
+CRYPTO_INTEGRITY_FAILURE = "crypto.integrity_failure"
+KEYS_ROTATED = "keys.rotated"
+
 #: Every code defined above (other modules may record codes of their own, also dotted lowercase).
 ALL: frozenset[str] = frozenset(
     value

@@ -24,7 +24,11 @@ def test_demo_seeds_once_and_prints_every_login():
     first = _run_demo()
     counts = (Organization.objects.count(), Patient.objects.count(), Encounter.objects.count())
     second = _run_demo()
-    assert (Organization.objects.count(), Patient.objects.count(), Encounter.objects.count()) == counts
+    assert (
+        Organization.objects.count(),
+        Patient.objects.count(),
+        Encounter.objects.count(),
+    ) == counts
     assert counts[0] == 2 and counts[1] == len(demo.PATIENTS) and counts[2] > len(demo.PATIENTS)
     assert CareTeamPool.objects.filter(members__isnull=False).distinct().count() == 2
     for output in (first, second):
