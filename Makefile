@@ -18,9 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The web server, the notification worker and a local SMTP sink (mail lands in var/mail/*.eml).
 demo: $(STAMP)
 	$(BIN)/carethread migrate --verbosity 0
 	$(BIN)/carethread demo
+	$(BIN)/carethread mailsink --port 8025 & sink=$$!; \
+	$(BIN)/carethread worker & worker=$$!; \
+	trap 'kill $$sink $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/carethread runserver 127.0.0.1:8000 --noreload
 
 lint: $(STAMP)

@@ -35,7 +35,9 @@ INSTALLED_APPS = [
     "carethread.crypto",
     "carethread.core",
     "carethread.accounts",
+    "carethread.notifications",
     "carethread.web",
+    "carethread.api",
 ]
 
 MIDDLEWARE = [

@@ -7,4 +7,6 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("", include("carethread.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("api/", include("carethread.api.urls")),
+    path("account/", include("carethread.api.page_urls")),
 ]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+
+# aiosmtpd logs client disconnects at shutdown, after pytest closed the captured stream.
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 
 @pytest.fixture(autouse=True)

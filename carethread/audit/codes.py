@@ -36,6 +36,9 @@ SETTING_CHANGED = "setting.changed"
 CRYPTO_INTEGRITY_FAILURE = "crypto.integrity_failure"
 KEYS_ROTATED = "keys.rotated"
 
+API_TOKEN_CREATED = "api.token_created"  # noqa: S105  (an audit code)
+API_TOKEN_REVOKED = "api.token_revoked"  # noqa: S105  (an audit code)
+
 #: Every code defined above (other modules may record codes of their own, also dotted lowercase).
 ALL: frozenset[str] = frozenset(
     value

@@ -1,0 +1,100 @@
+"""Every write of the api app: creating and revoking personal API tokens.
+
+Each function runs in one transaction and writes its audit entry in that transaction. Audit
+details hold codes and counts only (never the token, its prefix or its name).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from carethread.accounts import roles
+from carethread.api import tokens
+from carethread.api.auth import user_may_use_api
+from carethread.api.models import ApiToken
+from carethread.audit import codes
+from carethread.audit.actions import record
+
+MAX_NAME_LENGTH = 100
+MAX_ACTIVE_TOKENS = 20
+
+
+class TokenError(Exception):
+    """Token creation refused; ``code`` says why (not_allowed, mfa_required, name, expires_at,
+    too_many)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def create_token(
+    user: Any,
+    name: str,
+    *,
+    expires_at: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; returns the row and the token string (shown once)."""
+    name = (name or "").strip()
+    now = timezone.now()
+    if not user_may_use_api(user):
+        raise TokenError("not_allowed")
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise TokenError("name")
+    if expires_at is not None and expires_at <= now:
+        raise TokenError("expires_at")
+    if (
+        roles.is_practice_user(user)
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    ):
+        raise TokenError("mfa_required")
+    with transaction.atomic():
+        active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(
+            expires_at__lte=now
+        )
+        if active.count() >= MAX_ACTIVE_TOKENS:
+            raise TokenError("too_many")
+        raw = tokens.new_token()
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[: tokens.PREFIX_LENGTH],
+            token_hash=tokens.token_hash(raw),
+            created_at=now,
+            expires_at=expires_at,
+        )
+        record(
+            codes.API_TOKEN_CREATED,
+            actor=user,
+            request=request,
+            obj=token,
+            details={"expires": expires_at is not None},
+        )
+    return token, raw
+
+
+def revoke_token(token: ApiToken, *, actor: Any, request: HttpRequest | None = None) -> bool:
+    """Revoke ``token``; returns False if it was already revoked (nothing written)."""
+    with transaction.atomic():
+        now = timezone.now()
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if not changed:
+            return False
+        token.revoked_at = now
+        record(
+            codes.API_TOKEN_REVOKED,
+            actor=actor,
+            request=request,
+            obj=token,
+            details={"own": getattr(actor, "pk", None) == token.user_id},
+        )
+    return True

@@ -1,0 +1,69 @@
+"""Every API error is JSON ``{"detail": ...}`` without stack traces or request data."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+log = logging.getLogger(__name__)
+
+# Only these keys of a validation error are returned: never the submitted value ("input").
+VALIDATION_KEYS = ("type", "loc", "msg")
+
+
+def install_handlers(api: NinjaAPI) -> None:
+    def not_found(request: HttpRequest, exc: Any) -> HttpResponse:
+        return api.create_response(request, {"detail": "Not found."}, status=404)
+
+    def unauthorised(request: HttpRequest, exc: Any) -> HttpResponse:
+        return api.create_response(
+            request,
+            {"detail": "Authentication credentials were not provided or are invalid."},
+            status=401,
+        )
+
+    def http_error(request: HttpRequest, exc: Any) -> HttpResponse:
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+    def invalid(request: HttpRequest, exc: Any) -> HttpResponse:
+        errors = [
+            {key: error[key] for key in VALIDATION_KEYS if key in error} for error in exc.errors
+        ]
+        return api.create_response(request, {"detail": errors}, status=422)
+
+    def failure(request: HttpRequest, exc: Any) -> HttpResponse:
+        log.error("API request failed: %s", type(exc).__name__, exc_info=exc)
+        return api.create_response(request, {"detail": "Internal server error."}, status=500)
+
+    api.add_exception_handler(Http404, not_found)
+    api.add_exception_handler(AuthenticationError, unauthorised)
+    api.add_exception_handler(HttpError, http_error)
+    api.add_exception_handler(ValidationError, invalid)
+    api.add_exception_handler(Exception, failure)
+
+
+def json_method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """ninja answers a wrong method with a plain-text 405; turn it into JSON."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            allowed = response.get("Allow", "")
+            response = JsonResponse({"detail": "Method not allowed."}, status=405)
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+def unknown_route(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)

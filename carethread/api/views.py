@@ -1,0 +1,65 @@
+"""The page where a signed-in user lists, creates and revokes personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from carethread.api import actions
+from carethread.api.models import ApiToken
+
+REFUSALS = {
+    "not_allowed": "This login cannot use the API.",
+    "mfa_required": "Set up an authenticator app before creating an API token.",
+    "name": "Give the token a name of at most 100 characters.",
+    "expires_at": "The expiry must be in the future.",
+    "too_many": "You have too many active tokens; revoke one first.",
+}
+
+
+def _page(request: HttpRequest, *, new_token: str = "", status: int = 200) -> HttpResponse:
+    user: Any = request.user
+    tokens = ApiToken.objects.filter(user=user)
+    context: dict[str, Any] = {"tokens": tokens, "new_token": new_token, "now": timezone.now()}
+    return render(request, "api/tokens.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def token_list(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@never_cache
+@login_required
+@require_POST
+@reauthentication_required
+def token_create(request: HttpRequest) -> HttpResponse:
+    try:
+        _token, raw = actions.create_token(
+            request.user, request.POST.get("name", ""), request=request
+        )
+    except actions.TokenError as error:
+        messages.error(request, REFUSALS.get(error.code, "The token could not be created."))
+        return _page(request, status=400)
+    return _page(request, new_token=raw)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_uuid: UUID) -> HttpResponse:
+    user: Any = request.user
+    token = get_object_or_404(ApiToken, uuid=token_uuid, user=user)
+    if actions.revoke_token(token, actor=request.user, request=request):
+        messages.info(request, "The token was revoked.")
+    return redirect("api_tokens")
