@@ -7,6 +7,7 @@ naming the file and the number of recipients (never the content). Stops on SIGTE
 from __future__ import annotations
 
 import itertools
+import logging
 import signal
 import threading
 import time
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8025)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # aiosmtpd logs envelope addresses at INFO: keep them out of the logs.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         from aiosmtpd.controller import Controller
 
         port = options["port"]
