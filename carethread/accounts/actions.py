@@ -257,17 +257,7 @@ def block_portal_access(
     """Block a patient's or representative's login: no sign-in, sessions end at next request."""
     if reason_code not in BLOCK_REASONS:
         raise ValueError(f"Unknown reason code {reason_code!r}")
-    with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk, blocked_at=None).update(blocked_at=timezone.now())
-        user.refresh_from_db(fields=["blocked_at"])
-        record(
-            codes.PORTAL_BLOCKED,
-            actor=actor,
-            request=request,
-            patient=patient,
-            obj=user,
-            details={"reason": reason_code, "changed": bool(changed)},
-        )
+    _set_blocked(user, True, actor=actor, reason_code=reason_code, patient=patient, request=request)
 
 
 def unblock_portal_access(
@@ -278,11 +268,29 @@ def unblock_portal_access(
     patient: Patient | None = None,
     request: HttpRequest | None = None,
 ) -> None:
+    _set_blocked(
+        user, False, actor=actor, reason_code=reason_code, patient=patient, request=request
+    )
+
+
+def _set_blocked(
+    user: User,
+    blocked: bool,
+    *,
+    actor: Any,
+    reason_code: str,
+    patient: Patient | None,
+    request: HttpRequest | None,
+) -> None:
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk).exclude(blocked_at=None).update(blocked_at=None)
+        rows = User.objects.filter(pk=user.pk)
+        if blocked:
+            changed = rows.filter(blocked_at=None).update(blocked_at=timezone.now())
+        else:
+            changed = rows.exclude(blocked_at=None).update(blocked_at=None)
         user.refresh_from_db(fields=["blocked_at"])
         record(
-            codes.PORTAL_UNBLOCKED,
+            codes.PORTAL_BLOCKED if blocked else codes.PORTAL_UNBLOCKED,
             actor=actor,
             request=request,
             patient=patient,
