@@ -118,6 +118,10 @@ class Config:
     invitation_days: int
     log_level: str
     default_from_email: str
+    send_rate_per_hour: int
+    attachment_max_bytes: int
+    attachment_max_count: int
+    outreach_limit: int
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -200,6 +204,10 @@ def load() -> Config:
         invitation_days=_int("CARETHREAD_INVITATION_DAYS", 14, minimum=1),
         log_level=log_level,
         default_from_email=_str("CARETHREAD_FROM_EMAIL", "no-reply@carethread.localhost"),
+        send_rate_per_hour=_int("CARETHREAD_SEND_RATE_PER_HOUR", 120, minimum=1),
+        attachment_max_bytes=_int("CARETHREAD_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+        attachment_max_count=_int("CARETHREAD_ATTACHMENT_MAX_COUNT", 5, minimum=1),
+        outreach_limit=_int("CARETHREAD_OUTREACH_LIMIT", 500, minimum=1),
     )
 
 

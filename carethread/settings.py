@@ -19,6 +19,10 @@ CARETHREAD_SMTP_URL = CONFIG.smtp_url
 CARETHREAD_PRACTICE_IDLE_SECONDS = CONFIG.practice_idle_minutes * 60
 CARETHREAD_PATIENT_IDLE_SECONDS = CONFIG.patient_idle_minutes * 60
 CARETHREAD_INVITATION_DAYS = CONFIG.invitation_days
+CARETHREAD_SEND_RATE_PER_HOUR = CONFIG.send_rate_per_hour
+CARETHREAD_ATTACHMENT_MAX_BYTES = CONFIG.attachment_max_bytes
+CARETHREAD_ATTACHMENT_MAX_COUNT = CONFIG.attachment_max_count
+CARETHREAD_OUTREACH_LIMIT = CONFIG.outreach_limit
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -36,6 +40,7 @@ INSTALLED_APPS = [
     "carethread.core",
     "carethread.accounts",
     "carethread.notifications",
+    "carethread.messaging",
     "carethread.web",
     "carethread.api",
 ]

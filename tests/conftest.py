@@ -10,6 +10,16 @@ import pytest
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The production hasher, with a smaller work factor (tests create many logins).
+    settings.PASSWORD_HASHERS = [
+        "support.hashers.FastPBKDF2PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_var_dir(tmp_path, settings):
     """Files the service writes at run time go to a per-test folder."""

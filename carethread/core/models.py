@@ -26,6 +26,14 @@ class Organization(models.Model):
     # Whether patients may message this practice (the audited switch read by mod2-2015).
     messaging_enabled = models.BooleanField(default=True)
     expected_response_hours = models.PositiveIntegerField(default=72)
+    # A thread closes to patient replies after this many days without a message.
+    reply_window_days = models.PositiveIntegerField(default=14)
+    # How far back a visit makes an "established relationship" for patient-initiated messages.
+    relationship_lookback_days = models.PositiveIntegerField(default=3 * 365)
+    # Answer each new patient thread with an automatic acknowledgement.
+    auto_acknowledge = models.BooleanField(default=True)
+    # Email notifications may name the sender (only for recipients who opt in as well).
+    notify_sender_name = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -276,6 +284,8 @@ class CareTeamPool(models.Model):
     description = models.CharField(max_length=300, blank=True)
     members = models.ManyToManyField(Practitioner, related_name="pools", blank=True)
     active = models.BooleanField(default=True)
+    # Response-time target for this pool's threads (the organisation's when empty).
+    response_target_hours = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
