@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from carethread.audit.models import AuditEvent
 from carethread.messaging import actions
-from carethread.messaging.access import access_thread, visible_threads, viewer_for
+from carethread.messaging.access import access_thread, viewer_for, visible_threads
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message, Recipient, Thread, ThreadMember
 from carethread.notifications.models import Notification
