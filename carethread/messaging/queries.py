@@ -1,0 +1,303 @@
+"""Reads of secure messaging with their permission filters: inbox lists and the thread view.
+
+Both go through ``access`` (``visible_threads`` / ``access_thread``) and keep a fixed number of
+queries whatever the page holds (pinned by tests): an inbox page is one query for the rows
+(plus one for the caller's unread counts outside "mine"); a thread view is three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from carethread.messaging.access import Viewer, visible_threads
+from carethread.messaging.models import Attachment, Message, Note, Side, Thread, ThreadMember
+
+PAGE = 50
+MAX_PAGE = 200
+BOXES = ("mine", "assigned", "pool", "patient", "all")
+
+
+@dataclass
+class InboxRow:
+    thread: Thread
+    subject: str
+    unread: int
+    overdue: bool
+
+
+@dataclass
+class MessageView:
+    message: Message
+    body: str | None
+    readings: list[dict[str, Any]]
+    sender_label: str
+    side: str
+    attachments: list[tuple[Attachment, str]] = field(default_factory=list)
+
+
+@dataclass
+class ThreadView:
+    thread: Thread
+    subject: str
+    side: str
+    messages: list[MessageView]
+    notes: list[tuple[Note, str]]
+    can_reply: bool
+    reply_closed_reason: str | None
+
+
+def _filtered(
+    threads: QuerySet[Any],
+    *,
+    prefix: str = "",
+    status: str | None,
+    category: str | None,
+    patient: UUID | None,
+    assignee: UUID | None,
+    overdue: bool | None,
+    now: dt.datetime,
+) -> QuerySet[Any]:
+    p = prefix
+    if status:
+        threads = threads.filter(**{f"{p}status": status})
+    if category:
+        threads = threads.filter(**{f"{p}category": category})
+    if patient:
+        threads = threads.filter(**{f"{p}patient__uuid": patient})
+    if assignee:
+        threads = threads.filter(**{f"{p}assignee__uuid": assignee})
+    if overdue is True:
+        threads = threads.filter(**{f"{p}reply_due_at__lt": now})
+    elif overdue is False:
+        threads = threads.filter(
+            Q(**{f"{p}reply_due_at__isnull": True}) | Q(**{f"{p}reply_due_at__gte": now})
+        )
+    return threads
+
+
+def inbox(
+    viewer: Viewer,
+    *,
+    box: str = "mine",
+    pool: UUID | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    patient: UUID | None = None,
+    assignee: UUID | None = None,
+    unread: bool | None = None,
+    overdue: bool | None = None,
+    before: dt.datetime | None = None,
+    limit: int = PAGE,
+) -> list[InboxRow]:
+    """One page of threads, newest activity first.
+
+    ``box``: ``mine`` (threads the caller takes part in: the usual inbox), ``assigned`` (to the
+    caller), ``pool`` (one of the caller's pools, ``pool=`` its UUID), ``patient`` (everything
+    the caller may see about ``patient=``), ``all`` (everything the caller may see).
+    """
+    if viewer.user is None:
+        return []
+    now = timezone.now()
+    limit = max(1, min(limit, MAX_PAGE))
+    base = Thread.objects.select_related("patient", "assignee", "pool", "organization")
+    if box == "mine":
+        members = ThreadMember.objects.filter(user=viewer.user).filter(
+            _still_allowed(viewer, prefix="thread__")
+        )
+        if unread:
+            members = members.filter(unread__gt=0)
+        elif unread is False:
+            members = members.filter(unread=0)
+        if before is not None:
+            members = members.filter(last_message_at__lt=before)
+        members = _filtered(
+            members, prefix="thread__", status=status, category=category, patient=patient,
+            assignee=assignee, overdue=overdue, now=now,
+        )  # fmt: skip
+        page = list(
+            members.select_related(
+                "thread__patient", "thread__assignee", "thread__pool", "thread__organization"
+            ).order_by("-last_message_at", "-pk")[:limit]
+        )
+        return [
+            InboxRow(
+                thread=m.thread,
+                subject=m.thread.unseal("subject_ct") or "",
+                unread=m.unread,
+                overdue=_overdue(m.thread, now),
+            )
+            for m in page
+        ]
+    if box == "assigned":
+        if viewer.practitioner is None:
+            return []
+        threads = base.filter(assignee=viewer.practitioner)
+    elif box == "pool":
+        if pool is None:
+            return []
+        threads = base.filter(pool__uuid=pool, pool_id__in=list(viewer.pool_ids))
+    elif box in ("patient", "all"):
+        threads = base
+        if box == "patient" and patient is None:
+            return []
+    else:
+        return []
+    threads = threads.filter(pk__in=visible_threads(viewer).values("pk"))
+    threads = _filtered(
+        threads, status=status, category=category, patient=patient, assignee=assignee,
+        overdue=overdue, now=now,
+    )  # fmt: skip
+    if before is not None:
+        threads = threads.filter(last_message_at__lt=before)
+    if unread is not None:
+        unread_ids = ThreadMember.objects.filter(user=viewer.user, unread__gt=0).values("thread")
+        threads = (
+            threads.filter(pk__in=unread_ids) if unread else threads.exclude(pk__in=unread_ids)
+        )
+    page_threads = list(threads.order_by("-last_message_at", "-pk")[:limit])
+    counts = dict(
+        ThreadMember.objects.filter(
+            user=viewer.user, thread_id__in=[t.pk for t in page_threads]
+        ).values_list("thread_id", "unread")
+    )
+    return [
+        InboxRow(
+            thread=t,
+            subject=t.unseal("subject_ct") or "",
+            unread=counts.get(t.pk, 0),
+            overdue=_overdue(t, now),
+        )
+        for t in page_threads
+    ]
+
+
+def _still_allowed(viewer: Viewer, prefix: str = "") -> Q:
+    """The current rights behind a ``ThreadMember`` row (an expired representative keeps the
+    row but loses the thread; a practice user who left the organisation loses its threads)."""
+    p = prefix
+    q = Q(**{f"{p}pk__in": []})
+    if viewer.practitioner is not None and viewer.memberships:
+        q |= Q(**{f"{p}organization_id__in": list(viewer.memberships)})
+    if viewer.patient is not None:
+        q |= Q(**{f"{p}includes_patient": True, f"{p}patient_id": viewer.patient.pk})
+    if viewer.representing:
+        q |= Q(
+            **{
+                f"{p}includes_patient": True,
+                f"{p}private_from_representatives": False,
+                f"{p}patient_id__in": list(viewer.representing),
+            }
+        )
+    return q
+
+
+def _overdue(thread: Thread, now: dt.datetime) -> bool:
+    return thread.reply_due_at is not None and thread.reply_due_at < now
+
+
+def unread_total(viewer: Viewer) -> int:
+    """The caller's unread messages over the threads they may still open."""
+    if viewer.user is None:
+        return 0
+    from django.db.models import Sum
+
+    allowed = Thread.objects.filter(_still_allowed(viewer)).values("pk")
+    total = ThreadMember.objects.filter(
+        user=viewer.user, unread__gt=0, thread_id__in=allowed
+    ).aggregate(n=Sum("unread"))["n"]
+    return int(total or 0)
+
+
+def sender_label(message: Message) -> str:
+    """Who wrote it, as both sides see it ("Jane Doe on behalf of Sam Doe")."""
+    kind = message.sender_kind
+    if kind == Message.SenderKind.PATIENT and message.sender_patient is not None:
+        return message.sender_patient.display_name
+    if kind == Message.SenderKind.REPRESENTATIVE and message.sender_representative is not None:
+        rep = message.sender_representative
+        return f"{rep.display_name} on behalf of {rep.patient.display_name}"
+    if kind == Message.SenderKind.PRACTITIONER and message.sender_practitioner is not None:
+        name = message.sender_practitioner.display_name
+        if message.on_behalf_of is not None:
+            return f"{name} on behalf of {message.on_behalf_of.display_name}"
+        return name
+    return "Automatic message"
+
+
+def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
+    """Everything the thread page shows, for a thread that passed ``access_thread``."""
+    side = viewer.side_for(thread) or Side.PRACTICE
+    practice = side == Side.PRACTICE
+    messages = (
+        Message.objects.filter(thread=thread, sent_at__isnull=False)
+        .select_related(
+            "sender_patient",
+            "sender_representative__patient",
+            "sender_practitioner",
+            "on_behalf_of",
+        )
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "pk"))
+        )
+        .order_by("sent_at", "pk")
+    )
+    views = []
+    for message in messages:
+        hidden = message.is_retracted and not practice
+        views.append(
+            MessageView(
+                message=message,
+                body=None if hidden else message.unseal("body_ct"),
+                readings=[]
+                if hidden or message.readings_ct is None
+                else json.loads(message.unseal("readings_ct") or "[]"),
+                sender_label=sender_label(message),
+                side=Side.PRACTICE
+                if message.sender_kind in ("practitioner", "system")
+                else message.sender_kind,
+                attachments=[]
+                if hidden
+                else [(a, a.unseal("filename_ct") or "") for a in message.attachments.all()],
+            )
+        )
+    notes: list[tuple[Note, str]] = []
+    if practice:
+        notes = [
+            (n, n.unseal("body_ct") or "")
+            for n in Note.objects.filter(thread=thread)
+            .select_related("author")
+            .order_by("created_at", "pk")
+        ]
+    can_reply, reason = reply_state(thread, side)
+    return ThreadView(
+        thread=thread,
+        subject=thread.unseal("subject_ct") or "",
+        side=side,
+        messages=views,
+        notes=notes,
+        can_reply=can_reply,
+        reply_closed_reason=reason,
+    )
+
+
+def reply_state(
+    thread: Thread, side: str, now: dt.datetime | None = None
+) -> tuple[bool, str | None]:
+    """Whether ``side`` may reply now, and the reason code when not."""
+    now = now or timezone.now()
+    if thread.status == Thread.Status.CLOSED:
+        return False, "thread_closed"
+    if side != Side.PRACTICE:
+        if not thread.includes_patient:
+            return False, "not_allowed"
+        window = dt.timedelta(days=thread.organization.reply_window_days)
+        if now > thread.last_message_at + window:
+            return False, "reply_window_closed"
+    return True, None
