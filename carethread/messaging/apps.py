@@ -8,7 +8,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from carethread.crypto import registry
-        from carethread.messaging import models
+        from carethread.messaging import fhir_import, models, notify
 
         for model, field in models.ENCRYPTED_FIELDS:
             registry.register(model, field)
+        fhir_import.register()
+        notify.register()
