@@ -6,7 +6,9 @@ from ninja import NinjaAPI
 
 from carethread.api.auth import default_auth
 from carethread.api.errors import install_handlers
+from carethread.api.messaging import router as messaging_router
 from carethread.api.routes import router
+from carethread.api.triage import router as triage_router
 
 api = NinjaAPI(
     title="Carethread API",
@@ -20,3 +22,5 @@ api = NinjaAPI(
 )
 install_handlers(api)
 api.add_router("/", router)
+api.add_router("/", messaging_router)
+api.add_router("/", triage_router)

@@ -1,0 +1,7 @@
+"""REST routes of the triage workflow: claim, assign, status, notes, templates, outreach."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["triage"])
