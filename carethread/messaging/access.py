@@ -136,9 +136,9 @@ def access_thread(
     """The thread ``thread_uuid`` if ``user`` may see it, else ``Http404`` (same for missing)."""
     viewer = viewer or viewer_for(user)
     try:
-        thread = Thread.objects.select_related("organization", "patient", "pool", "assignee").get(
-            uuid=thread_uuid
-        )
+        thread = Thread.objects.select_related(
+            "organization", "patient__user", "pool", "assignee"
+        ).get(uuid=thread_uuid)
     except (Thread.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     if not may_see(viewer, thread):

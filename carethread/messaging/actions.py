@@ -186,9 +186,12 @@ def check_on_behalf(
 def patient_side_addressees(
     thread: Thread, patient: Patient, when: dt.datetime
 ) -> tuple[Addressees, list[Any]]:
-    """The patient and valid representatives (unless private), and their logins."""
+    """The patient and valid representatives (unless private), and their logins that may
+    read the thread (blocked or inactive logins left out)."""
     reps = [] if thread.private_from_representatives else rules.valid_representatives(patient, when)
-    users = rules.reachable_users(patient, when, private=thread.private_from_representatives)
+    users = [patient.user] if patient.user is not None else []
+    users += [rep.user for rep in reps if rep.user is not None]
+    users = [u for u in users if u.is_active and u.blocked_at is None]
     return Addressees(patients=[patient], representatives=reps), users
 
 
@@ -251,14 +254,18 @@ def post_message(
     message.seal("body_ct", body)
     if readings_json:
         message.seal("readings_ct", readings_json)
-    try:
-        with transaction.atomic():
-            message.save(force_insert=True)
-    except IntegrityError:
-        existing = replayed(author, client_key)
-        if existing is None:
-            raise
-        return existing
+    if client_key:
+        # A concurrent retry with the same key loses the unique race: answer with the winner.
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            existing = replayed(author, client_key)
+            if existing is None:
+                raise
+            return existing
+    else:
+        message.save(force_insert=True)
     Recipient.objects.bulk_create(addressees.recipient_rows(message))
     if attachment_ids:
         if len(attachment_ids) > settings.CARETHREAD_ATTACHMENT_MAX_COUNT:
@@ -286,9 +293,10 @@ def post_message(
         updates["awaiting_reply_since"] = None
         updates["reply_due_at"] = None
     Thread.objects.filter(pk=thread.pk).update(**updates)
-    thread.refresh_from_db(
-        fields=["last_message_at", "version", "awaiting_reply_since", "reply_due_at", "status"]
-    )
+    thread.version += 1
+    for name, value in updates.items():
+        if name != "version":
+            setattr(thread, name, value)
 
     members = {getattr(u, "pk", u): side for u, side in member_users}
     if author is not None:
@@ -302,6 +310,9 @@ def post_message(
             ignore_conflicts=True,
         )
     readers = ThreadMember.objects.filter(thread=thread)
+    if is_automatic:
+        # Automatic replies are for the patient side; they are not practice work.
+        readers = readers.exclude(side=Side.PRACTICE)
     if author is not None:
         readers.exclude(user=author).update(unread=F("unread") + 1, last_message_at=now)
         ThreadMember.objects.filter(thread=thread, user=author).update(
@@ -321,7 +332,7 @@ def post_message(
     audit.record(
         MESSAGE_SEND,
         actor=author,
-        actor_role=None if author is not None else "system",
+        actor_role="system" if author is None else _author_side(sender_kind),
         request=request,
         patient=thread.patient_id,
         obj=message,
@@ -654,8 +665,8 @@ def _practice_reply(
     if thread.includes_patient:
         side, patient_users = patient_side_addressees(thread, thread.patient, now)
         addressees.patients, addressees.representatives = side.patients, side.representatives
-    practitioners, _ = _practice_participants(thread)
     if thread.kind == Thread.Kind.CLINICAL:
+        practitioners, _ = _practice_participants(thread)
         addressees.practitioners = [p for p in practitioners if p.pk != viewer.practitioner.pk]
     colleague_users = practice_users_of(addressees.practitioners, [])
     message = post_message(

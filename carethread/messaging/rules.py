@@ -4,7 +4,6 @@ practice may write to. Imported history is not held to these (interfaces.md §3)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -93,17 +92,6 @@ def is_patient_of(patient: Patient, organization: Organization) -> bool:
 def valid_representatives(patient: Patient, when: dt.datetime) -> list[Representative]:
     reps = Representative.objects.filter(patient=patient, active=True).select_related("user")
     return [rep for rep in reps if rep.is_valid_at(when)]
-
-
-def reachable_users(patient: Patient, when: dt.datetime, *, private: bool) -> list[Any]:
-    """Logins that read the patient side of a thread: the patient's, and valid
-    representatives' unless the thread is private. Blocked or inactive logins are left out."""
-    users = []
-    if patient.user is not None:
-        users.append(patient.user)
-    if not private:
-        users.extend(rep.user for rep in valid_representatives(patient, when) if rep.user)
-    return [u for u in users if u.is_active and u.blocked_at is None]
 
 
 def practice_members(organization: Organization) -> QuerySet[Practitioner]:

@@ -40,7 +40,8 @@ def test_patient_writes_to_their_clinician(world):
     ]
     assert thread.awaiting_reply_since == message.sent_at
     unread = dict(ThreadMember.objects.filter(thread=thread).values_list("user_id", "unread"))
-    assert unread[world.c1.user_id] == 1 and unread[world.patient.user_id] == 0
+    automatic = Message.objects.filter(thread=thread, is_automatic=True).count()
+    assert unread[world.c1.user_id] == 1 and unread[world.patient.user_id] == automatic
     assert Notification.objects.filter(subject_id=message.uuid, recipient=world.c1.user).exists()
     assert AuditEvent.objects.filter(action="message.send", object_id=str(message.uuid)).exists()
 
@@ -116,7 +117,7 @@ def test_reply_window_closes_thread_to_patient(world):
     with pytest.raises(MessagingError) as err:
         actions.reply(world.patient.user, thread, body="One more thing")
     assert err.value.code == "reply_window_closed"
-    assert Message.objects.filter(thread=thread).count() == 1
+    assert Message.objects.filter(thread=thread, is_automatic=False).count() == 1
 
 
 def test_practice_writes_to_patient_and_unenrolled_is_refused(world):
@@ -142,7 +143,7 @@ def test_idempotent_send_returns_the_same_message(world):
     a = start_from_patient(world, client_key="k-1")
     b = start_from_patient(world, client_key="k-1")
     assert a.pk == b.pk
-    assert Message.objects.count() == 1
+    assert Message.objects.filter(is_automatic=False).count() == 1
 
 
 def test_retracted_message_is_kept(world):
