@@ -162,3 +162,13 @@ def test_mark_read_sets_receipts(world):
     first.refresh_from_db()
     assert first.first_read_at is not None
     assert ThreadMember.objects.get(thread=thread, user=world.c1.user).unread == 0
+
+
+def test_sending_is_rate_limited(world, settings):
+    settings.CARETHREAD_SEND_RATE_PER_HOUR = 2
+    start_from_patient(world)
+    start_from_patient(world)
+    with pytest.raises(MessagingError) as err:
+        start_from_patient(world)
+    assert err.value.code == "rate_limited" and err.value.status == 429
+    assert Message.objects.filter(author=world.patient.user).count() == 2
