@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The web server, the notification worker and a local SMTP sink (mail lands in var/mail/*.eml).
+# The web server, the background worker (Django tasks on the database queue: email
+# notifications) and a local SMTP sink (mail lands in var/mail/*.eml).
 demo: $(STAMP)
 	$(BIN)/carethread migrate --verbosity 0
 	$(BIN)/carethread demo

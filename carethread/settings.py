@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
     "carethread.audit",
     "carethread.crypto",
     "carethread.core",
@@ -83,6 +85,14 @@ TEMPLATES = [
 
 DATABASES = {"default": CONFIG.database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work: Django's tasks API on the database queue, run by `carethread worker`.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "notifications"],
+    }
+}
 
 CACHES = {
     # Shared between server processes so that login throttling holds across gunicorn workers.

@@ -7,9 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from carethread.messaging.errors import MessagingError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,24 @@ def install_handlers(api: NinjaAPI) -> None:
         errors = [
             {key: error[key] for key in VALIDATION_KEYS if key in error} for error in exc.errors
         ]
+        for error in errors:
+            # A parser's message can quote part of the body (which may hold PHI).
+            if "json" in str(error.get("type", "")) or "JSON" in str(error.get("msg", "")):
+                error["msg"] = "The body is not valid JSON."
         return api.create_response(request, {"detail": errors}, status=422)
+
+    def refused(request: HttpRequest, exc: Any) -> HttpResponse:
+        # A refused messaging action: its stable code and PHI-free sentence.
+        return api.create_response(
+            request, {"detail": exc.message, "code": exc.code}, status=exc.status
+        )
+
+    def suspicious(request: HttpRequest, exc: Any) -> HttpResponse:
+        # Django's request limits (DATA_UPLOAD_MAX_MEMORY_SIZE, field counts), met while the
+        # body is parsed, before any route code runs.
+        if isinstance(exc, RequestDataTooBig):
+            return api.create_response(request, {"detail": "The request is too large."}, status=413)
+        return api.create_response(request, {"detail": "The request is not valid."}, status=400)
 
     def failure(request: HttpRequest, exc: Any) -> HttpResponse:
         log.error("API request failed: %s", type(exc).__name__, exc_info=exc)
@@ -45,6 +65,8 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(AuthenticationError, unauthorised)
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(ValidationError, invalid)
+    api.add_exception_handler(MessagingError, refused)
+    api.add_exception_handler(SuspiciousOperation, suspicious)
     api.add_exception_handler(Exception, failure)
 
 

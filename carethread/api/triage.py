@@ -1,7 +1,493 @@
-"""REST routes of the triage workflow: claim, assign, status, notes, templates, outreach."""
+"""REST routes of the triage workflow: claim, assign, status, notes, templates, practice
+settings, out-of-office and outreach.
+
+Threads are looked up only through the access gate (``access_thread``), and only for callers on
+the practice side: a patient, a representative or a practice user who may not see the thread
+gets the same 404 as for a thread that does not exist. Practice settings answer 404 to anyone
+but the practice's administrators. A refused action raises ``MessagingError``, which the API's
+handler (``api/errors.py``) answers with ``{"detail", "code"}`` and its status (409 for
+``stale`` / ``already_claimed``). The three state changes take the version the caller last saw
+in ``If-Match`` and answer with the new one in ``ETag``.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from typing import Any
+from uuid import UUID
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from ninja import Header, Router, Status
+
+from carethread.accounts.access import admin_organizations
+from carethread.api.schemas import Error
+from carethread.api.triage_schemas import (
+    AssignIn,
+    NoteIn,
+    NoteOut,
+    OutOfOfficeIn,
+    OutOfOfficeOut,
+    OutreachIn,
+    OutreachPreviewOut,
+    OutreachSentOut,
+    OutreachStateOut,
+    PracticeSettingsIn,
+    PracticeSettingsOut,
+    Refusal,
+    RenderedOut,
+    RoutingIn,
+    StatusIn,
+    TemplateIn,
+    TemplateOut,
+    TemplatePatch,
+    ThreadState,
+)
+from carethread.core.models import CareTeamPool, Organization, Practitioner
+from carethread.messaging import outreach as outreach_actions
+from carethread.messaging import practice_settings, templates, workflow
+from carethread.messaging.access import Viewer, access_thread, viewer_for
+from carethread.messaging.errors import MessagingError
+from carethread.messaging.models import OutOfOffice, RoutingRule, Side, Template, Thread
 
 router = Router(tags=["triage"])
+
+REFUSED: dict[int, Any] = {400: Refusal, 401: Error, 403: Refusal, 404: Error, 409: Refusal}
+
+
+def caller(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+# -- lookups -------------------------------------------------------------------------------------
+
+
+def practice_thread(request: HttpRequest, thread_uuid: UUID) -> tuple[Thread, Viewer]:
+    """The thread, for a caller on its practice side; 404 for everyone else."""
+    thread, viewer = access_thread(caller(request), thread_uuid)
+    if viewer.side_for(thread) != Side.PRACTICE:
+        raise Http404
+    return thread, viewer
+
+
+def admin_organization(request: HttpRequest, org_uuid: UUID) -> Organization:
+    organization = admin_organizations(caller(request)).filter(uuid=org_uuid).first()
+    if organization is None:
+        raise Http404
+    return organization
+
+
+def member_organization(viewer: Viewer, org_uuid: UUID) -> Organization:
+    organization = Organization.objects.filter(
+        uuid=org_uuid, pk__in=list(viewer.memberships)
+    ).first()
+    if viewer.practitioner is None or organization is None:
+        raise Http404
+    return organization
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version in ``If-Match`` (``3``, ``"3"`` or ``W/"3"``); ``None`` when absent or ``*``."""
+    if if_match is None:
+        return None
+    value = if_match.strip()
+    if value in ("", "*"):
+        return None
+    value = value.removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise MessagingError("bad_request", "If-Match must hold the conversation's version.")
+    return int(value)
+
+
+def practitioner_by_uuid(uuid: UUID | None, code: str) -> Practitioner | None:
+    if uuid is None:
+        return None
+    found = Practitioner.objects.filter(uuid=uuid).first()
+    if found is None:
+        raise MessagingError(code)
+    return found
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+def thread_state(thread: Thread) -> dict[str, Any]:
+    now = timezone.now()
+    return {
+        "uuid": thread.uuid,
+        "status": thread.status,
+        "assignee": thread.assignee.uuid if thread.assignee_id and thread.assignee else None,
+        "pool": thread.pool.uuid if thread.pool_id and thread.pool else None,
+        "version": thread.version,
+        "awaiting_reply_since": thread.awaiting_reply_since,
+        "reply_due_at": thread.reply_due_at,
+        "overdue": thread.reply_due_at is not None and thread.reply_due_at < now,
+        "closed_at": thread.closed_at,
+    }
+
+
+def state_response(thread: Thread) -> JsonResponse:
+    body = ThreadState(**thread_state(thread)).model_dump(mode="json")
+    response = JsonResponse(body)
+    response["ETag"] = f'"{thread.version}"'
+    return response
+
+
+def template_out(template: Template) -> dict[str, Any]:
+    return {
+        "uuid": template.uuid,
+        "organization": template.organization.uuid,
+        "name": template.name,
+        "category": template.category,
+        "subject": template.subject,
+        "body": template.body,
+        "active": template.active,
+    }
+
+
+def settings_out(organization: Organization) -> dict[str, Any]:
+    rules = RoutingRule.objects.filter(organization=organization).select_related("pool")
+    pools = CareTeamPool.objects.filter(organization=organization).order_by("name", "pk")
+    return {
+        "organization": organization.uuid,
+        "messaging_enabled": organization.messaging_enabled,
+        "expected_response_hours": organization.expected_response_hours,
+        "reply_window_days": organization.reply_window_days,
+        "relationship_lookback_days": organization.relationship_lookback_days,
+        "auto_acknowledge": organization.auto_acknowledge,
+        "notify_sender_name": organization.notify_sender_name,
+        "routing": [
+            {"category": r.category, "pool": r.pool.uuid}
+            for r in sorted(rules, key=lambda r: r.category)
+        ],
+        "pools": [
+            {
+                "uuid": p.uuid,
+                "name": p.name,
+                "active": p.active,
+                "response_target_hours": p.response_target_hours,
+            }
+            for p in pools
+        ],
+    }
+
+
+def absence_out(absence: OutOfOffice) -> dict[str, Any]:
+    return {
+        "uuid": absence.uuid,
+        "starts_at": absence.starts_at,
+        "ends_at": absence.ends_at,
+        "reply_text": absence.reply_text,
+        "delegate": absence.delegate.uuid if absence.delegate is not None else None,
+    }
+
+
+# -- thread workflow -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/threads/{thread_uuid}/claim",
+    response={200: ThreadState, **REFUSED},
+    summary="Claim a thread (become its assignee when nobody is)",
+)
+def claim_thread(
+    request: HttpRequest, thread_uuid: UUID, if_match: str | None = Header(None)
+) -> Any:
+    thread, viewer = practice_thread(request, thread_uuid)
+    version = expected_version(if_match)
+    workflow.claim(
+        caller(request), thread, expected_version=version, request=request, viewer=viewer
+    )
+    thread.refresh_from_db()
+    return state_response(thread)
+
+
+@router.post(
+    "/threads/{thread_uuid}/assign",
+    response={200: ThreadState, **REFUSED},
+    summary="Assign, reassign or unassign (assignee null) a thread",
+)
+def assign_thread(
+    request: HttpRequest, thread_uuid: UUID, payload: AssignIn, if_match: str | None = Header(None)
+) -> Any:
+    thread, viewer = practice_thread(request, thread_uuid)
+    version = expected_version(if_match)
+    assignee = practitioner_by_uuid(payload.assignee, "bad_assignee")
+    workflow.assign(
+        caller(request), thread, assignee, expected_version=version, request=request, viewer=viewer
+    )
+    thread.refresh_from_db()
+    return state_response(thread)
+
+
+@router.post(
+    "/threads/{thread_uuid}/status",
+    response={200: ThreadState, **REFUSED},
+    summary="Mark a thread open (reopen), done or closed",
+)
+def thread_status(
+    request: HttpRequest, thread_uuid: UUID, payload: StatusIn, if_match: str | None = Header(None)
+) -> Any:
+    thread, viewer = practice_thread(request, thread_uuid)
+    version = expected_version(if_match)
+    workflow.set_status(
+        caller(request),
+        thread,
+        payload.status,
+        expected_version=version,
+        request=request,
+        viewer=viewer,
+    )
+    thread.refresh_from_db()
+    return state_response(thread)
+
+
+@router.post(
+    "/threads/{thread_uuid}/notes",
+    response={201: NoteOut, **REFUSED},
+    summary="Add an internal note (practice users only)",
+)
+def add_note(request: HttpRequest, thread_uuid: UUID, payload: NoteIn) -> Any:
+    thread, viewer = practice_thread(request, thread_uuid)
+    note = workflow.add_note(caller(request), thread, payload.body, request=request, viewer=viewer)
+    return Status(
+        201,
+        {
+            "uuid": note.uuid,
+            "thread": thread.uuid,
+            "author": note.author.uuid,
+            "created_at": note.created_at,
+        },
+    )
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/templates",
+    response={200: list[TemplateOut], 401: Error},
+    summary="Templates of the caller's practices",
+)
+def list_templates(
+    request: HttpRequest, organization: UUID | None = None, include_inactive: bool = False
+) -> Any:
+    viewer = viewer_for(caller(request))
+    rows = Template.objects.filter(organization_id__in=list(viewer.memberships))
+    if viewer.practitioner is None:
+        rows = rows.none()
+    if organization is not None:
+        rows = rows.filter(organization__uuid=organization)
+    if not include_inactive:
+        rows = rows.filter(active=True)
+    return [
+        template_out(t)
+        for t in rows.select_related("organization").order_by("organization__name", "name")
+    ]
+
+
+@router.post(
+    "/templates",
+    response={201: TemplateOut, **REFUSED},
+    summary="Create a template (practice administrators)",
+)
+def create_template(request: HttpRequest, payload: TemplateIn) -> Any:
+    organization = admin_organization(request, payload.organization)
+    template = practice_settings.create_template(
+        caller(request),
+        organization,
+        name=payload.name,
+        subject=payload.subject,
+        body=payload.body,
+        category=payload.category,
+        request=request,
+    )
+    return Status(201, template_out(template))
+
+
+@router.patch(
+    "/templates/{template_uuid}",
+    response={200: TemplateOut, **REFUSED},
+    summary="Change a template (practice administrators)",
+)
+def update_template(request: HttpRequest, template_uuid: UUID, payload: TemplatePatch) -> Any:
+    template = (
+        Template.objects.filter(
+            uuid=template_uuid, organization__in=admin_organizations(caller(request))
+        )
+        .select_related("organization")
+        .first()
+    )
+    if template is None:
+        raise Http404
+    changes = payload.model_dump(exclude_unset=True)
+    template = practice_settings.update_template(
+        caller(request), template, request=request, **changes
+    )
+    return template_out(template)
+
+
+@router.get(
+    "/templates/{template_uuid}/render",
+    response={200: RenderedOut, **REFUSED},
+    summary="A template filled in for a thread",
+)
+def render_template(request: HttpRequest, template_uuid: UUID, thread: UUID) -> Any:
+    row, _viewer = practice_thread(request, thread)
+    template = Template.objects.filter(
+        uuid=template_uuid, organization_id=row.organization_id, active=True
+    ).first()
+    if template is None:
+        raise Http404
+    rendered = templates.render_for_thread(template, row, clinician=row.assignee)
+    return {"subject": rendered.subject, "body": rendered.body}
+
+
+# -- practice settings ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/practices/{org_uuid}/settings",
+    response={200: PracticeSettingsOut, 401: Error, 404: Error},
+    summary="A practice's messaging settings (practice administrators)",
+)
+def get_practice_settings(request: HttpRequest, org_uuid: UUID) -> Any:
+    return settings_out(admin_organization(request, org_uuid))
+
+
+@router.put(
+    "/practices/{org_uuid}/settings",
+    response={200: PracticeSettingsOut, **REFUSED},
+    summary="Change a practice's messaging settings (only the fields sent)",
+)
+def put_practice_settings(request: HttpRequest, org_uuid: UUID, payload: PracticeSettingsIn) -> Any:
+    organization = admin_organization(request, org_uuid)
+    practice_settings.update_practice_settings(
+        caller(request), organization, request=request, **payload.model_dump(exclude_unset=True)
+    )
+    return settings_out(organization)
+
+
+@router.put(
+    "/practices/{org_uuid}/routing/{category}",
+    response={200: PracticeSettingsOut, **REFUSED},
+    summary="Route new patient threads of a category to a pool",
+)
+def put_routing_rule(
+    request: HttpRequest, org_uuid: UUID, category: str, payload: RoutingIn
+) -> Any:
+    organization = admin_organization(request, org_uuid)
+    pool = CareTeamPool.objects.filter(uuid=payload.pool, organization=organization).first()
+    if pool is None:
+        raise MessagingError("bad_pool")
+    practice_settings.set_routing_rule(
+        caller(request), organization, category, pool, request=request
+    )
+    return settings_out(organization)
+
+
+@router.delete(
+    "/practices/{org_uuid}/routing/{category}",
+    response={204: None, **REFUSED},
+    summary="Remove the routing rule of a category",
+)
+def delete_routing_rule(request: HttpRequest, org_uuid: UUID, category: str) -> Any:
+    organization = admin_organization(request, org_uuid)
+    practice_settings.delete_routing_rule(caller(request), organization, category, request=request)
+    return HttpResponse(status=204)
+
+
+# -- out of office -------------------------------------------------------------------------------
+
+
+@router.put(
+    "/me/out-of-office",
+    response={200: OutOfOfficeOut, **REFUSED},
+    summary="Set the caller's out-of-office (replaces one not yet ended)",
+)
+def put_out_of_office(request: HttpRequest, payload: OutOfOfficeIn) -> Any:
+    delegate = practitioner_by_uuid(payload.delegate, "bad_delegate")
+    absence = practice_settings.set_out_of_office(
+        caller(request),
+        starts_at=payload.starts_at,
+        ends_at=payload.ends_at,
+        reply_text=payload.reply_text,
+        delegate=delegate,
+        request=request,
+    )
+    return absence_out(absence)
+
+
+@router.delete(
+    "/me/out-of-office",
+    response={204: None, **REFUSED},
+    summary="End the caller's out-of-office now",
+)
+def delete_out_of_office(request: HttpRequest) -> Any:
+    practice_settings.end_out_of_office(caller(request), request=request)
+    return HttpResponse(status=204)
+
+
+# -- outreach ------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/outreach",
+    response={201: OutreachPreviewOut, **REFUSED},
+    summary="Preview a bulk outreach (nothing is sent until it is confirmed)",
+)
+def preview_outreach(request: HttpRequest, payload: OutreachIn) -> Any:
+    viewer = viewer_for(caller(request))
+    organization = member_organization(viewer, payload.organization)
+    on_behalf_of = practitioner_by_uuid(payload.on_behalf_of, "on_behalf_not_allowed")
+    row = outreach_actions.preview(
+        caller(request),
+        organization=organization,
+        patients=payload.patients,
+        category=payload.category,
+        subject=payload.subject,
+        body=payload.body,
+        on_behalf_of=on_behalf_of,
+        request=request,
+    )
+    summary: outreach_actions.OutreachSummary = row.summary  # type: ignore[attr-defined]
+    return Status(
+        201,
+        {
+            "uuid": row.uuid,
+            "state": row.state,
+            "reachable": len(summary.reachable),
+            "patients": summary.reachable,
+            "skipped": [{"patient": key, "reason": reason} for key, reason in summary.skipped],
+            "counts": summary.counts,
+            "sample": {"subject": summary.sample_subject, "body": summary.sample_body}
+            if summary.reachable
+            else None,
+        },
+    )
+
+
+@router.post(
+    "/outreach/{outreach_uuid}/confirm",
+    response={200: OutreachSentOut, **REFUSED},
+    summary="Send a previewed outreach: one new thread per patient",
+)
+def confirm_outreach(request: HttpRequest, outreach_uuid: UUID) -> Any:
+    row = outreach_actions.outreach_for(caller(request), outreach_uuid)
+    messages = outreach_actions.confirm(caller(request), row, request=request)
+    return {
+        "uuid": row.uuid,
+        "state": row.state,
+        "messages": len(messages),
+        "threads": [m.thread.uuid for m in messages],
+    }
+
+
+@router.post(
+    "/outreach/{outreach_uuid}/cancel",
+    response={200: OutreachStateOut, **REFUSED},
+    summary="Cancel a previewed outreach",
+)
+def cancel_outreach(request: HttpRequest, outreach_uuid: UUID) -> Any:
+    row = outreach_actions.outreach_for(caller(request), outreach_uuid)
+    outreach_actions.cancel(caller(request), row, request=request)
+    return {"uuid": row.uuid, "state": row.state}

@@ -381,8 +381,12 @@ def start_thread(
     client_key: str | None = None,
     request: Any = None,
     viewer: Viewer | None = None,
+    rate_limit: bool = True,
 ) -> Message:
     """A new thread about ``patient`` and its first message.
+
+    ``rate_limit=False`` is for callers with their own limit and confirmation step (bulk
+    outreach); every other caller keeps the per-login sending rate.
 
     * The patient (or a valid representative) writes to clinicians who saw the patient within
       the practice's look-back, or to one of the practice's care-team pools.
@@ -401,7 +405,8 @@ def start_thread(
     body = clean_text(body, limit=MAX_BODY)
     readings_json = clean_readings(readings)
     now = timezone.now()
-    check_rate(user, now)
+    if rate_limit:
+        check_rate(user, now)
     if (viewer.patient is not None and viewer.patient.pk == patient.pk) or (
         patient.pk in viewer.representing
     ):

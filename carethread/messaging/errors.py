@@ -35,6 +35,14 @@ class MessagingError(Exception):
         "outreach_state": "This outreach was already sent or cancelled.",
         "bad_template": "The template has an unknown placeholder.",
         "bad_request": "The request is not valid.",
+        "bad_assignee": "That person cannot be assigned this conversation.",
+        "bad_status": "Unknown conversation status.",
+        "bad_setting": "That setting value is not allowed.",
+        "bad_pool": "That care-team pool cannot be used here.",
+        "bad_delegate": "That person cannot be your delegate.",
+        "bad_period": "The period is not valid: it must end after it starts, in the future.",
+        "template_name_taken": "A template with that name already exists.",
+        "too_many_drafts": "You have too many drafts; send or delete some first.",
     }
     STATUS: dict[str, int] = {
         "not_allowed": 403,
@@ -45,6 +53,7 @@ class MessagingError(Exception):
         "thread_closed": 409,
         "reply_window_closed": 409,
         "outreach_state": 409,
+        "template_name_taken": 409,
         "attachment_too_large": 413,
         "attachment_type": 415,
         "rate_limited": 429,

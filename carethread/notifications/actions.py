@@ -1,18 +1,27 @@
-"""Writes of the notifications app: recording notifications and email preferences."""
+"""Writes of the notifications app: recording notifications (with their delivery tasks) and
+the users' preferences."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from carethread.audit.actions import record
-from carethread.notifications.models import Notification, NotificationPreference
+from carethread.notifications import tasks
+from carethread.notifications.models import (
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
 
+# A new secure message (subject: the message's uuid), sent by the messaging actions.
 KIND_MESSAGE_NEW = "message.new"
+# A thread was assigned to a practice user (subject: the thread's uuid), sent by triage.
+KIND_THREAD_ASSIGNED = "thread.assigned"
 PREFERENCE_CHANGED = "notification.preference_changed"
 
 
@@ -24,14 +33,14 @@ def enqueue(
     subject_type: str = "message",
     practice_name: str = "",
 ) -> list[int]:
-    """Record one notification per recipient in the CALLER's transaction; idempotent.
+    """Record one notification per recipient, with its delivery task, in the CALLER's
+    transaction; idempotent.
 
     A (kind, subject_id, recipient) that already has a row is left alone, so enqueueing the
-    same thing twice notifies nobody twice. The rows are due at once. Returns the ids of the
-    rows for these recipients, new or existing.
-
-    Nothing is scheduled on commit: the committed row is itself the durable queue entry, and the
-    worker delivers due rows within its polling interval. A rolled-back caller leaves no row.
+    same thing twice notifies nobody twice. New rows are due at once and each gets one queued
+    delivery task (``tasks.schedule``) in the same transaction: a rolled-back caller leaves
+    neither a row nor a task, a committed one always leaves both. Returns the ids of the rows
+    for these recipients, new or existing.
     """
     recipient_ids = sorted({getattr(r, "pk", r) for r in recipients})
     if not recipient_ids:
@@ -53,16 +62,80 @@ def enqueue(
             ],
             ignore_conflicts=True,
         )
-        ids = list(
+        rows = list(
             Notification.objects.filter(
                 kind=kind, subject_id=subject_id, recipient_id__in=recipient_ids
-            ).values_list("id", flat=True)
+            ).values_list("id", "task_id")
         )
-    return ids
+        # Rows committed earlier already have their task; the ones just inserted have none.
+        tasks.schedule(sorted(nid for nid, task_id in rows if task_id is None))
+    return sorted(nid for nid, _ in rows)
+
+
+def kinds_for(user: Any) -> list[str]:
+    """The kinds of notification ``user`` can receive (what the preference pages list)."""
+    from carethread.accounts import roles
+
+    if roles.practitioner_of(user) is not None:
+        return [KIND_MESSAGE_NEW, KIND_THREAD_ASSIGNED]
+    return [KIND_MESSAGE_NEW]
+
+
+def preferences(user: Any) -> dict[str, Any]:
+    """``{"email": {kind: on?}, "sender_name": on?}`` for the kinds ``user`` can receive."""
+    kinds = kinds_for(user)
+    off = set(
+        NotificationPreference.objects.filter(
+            user=user, kind__in=kinds, email_enabled=False
+        ).values_list("kind", flat=True)
+    )
+    sender_name = NotificationSettings.objects.filter(user=user, sender_name=True).exists()
+    return {"email": {kind: kind not in off for kind in kinds}, "sender_name": sender_name}
+
+
+def set_preferences(
+    user: Any,
+    *,
+    email: Mapping[str, bool] | None = None,
+    sender_name: bool | None = None,
+    request: Any = None,
+) -> dict[str, Any]:
+    """Change ``user``'s email switches per kind and/or the sender-name opt-in, in one
+    transaction with one audit entry naming what changed (codes only). Unknown kinds raise
+    ``ValueError`` before anything is written. Returns the preferences after the change."""
+    email = dict(email or {})
+    allowed = set(kinds_for(user))
+    unknown = [kind for kind in email if kind not in allowed]
+    if unknown:
+        raise ValueError("unknown notification kind")
+    if any(not isinstance(v, bool) for v in email.values()) or not isinstance(
+        sender_name, bool | None
+    ):
+        raise ValueError("preferences are on or off")
+    now = timezone.now()
+    with transaction.atomic():
+        before = preferences(user)
+        changed: dict[str, Any] = {}
+        for kind, enabled in sorted(email.items()):
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"email_enabled": enabled, "updated_at": now}
+            )
+            if before["email"].get(kind, True) != enabled:
+                changed.setdefault("email", {})[kind] = "on" if enabled else "off"
+        if sender_name is not None:
+            NotificationSettings.objects.update_or_create(
+                user=user, defaults={"sender_name": sender_name, "updated_at": now}
+            )
+            if before["sender_name"] != sender_name:
+                changed["sender_name"] = "on" if sender_name else "off"
+        if changed:
+            record(PREFERENCE_CHANGED, actor=user, request=request, obj=user, details=changed)
+        after = preferences(user)
+    return after
 
 
 def set_email_preference(user: Any, kind: str, *, enabled: bool) -> NotificationPreference:
-    """Turn email notifications of ``kind`` on or off for ``user``."""
+    """Turn email notifications of ``kind`` on or off for ``user`` (any kind; audited)."""
     with transaction.atomic():
         pref, _ = NotificationPreference.objects.update_or_create(
             user=user, kind=kind, defaults={"email_enabled": enabled, "updated_at": timezone.now()}
@@ -70,7 +143,7 @@ def set_email_preference(user: Any, kind: str, *, enabled: bool) -> Notification
         record(
             PREFERENCE_CHANGED,
             actor=user,
-            obj=pref,
-            details={"kind": kind, "email": "on" if enabled else "off"},
+            obj=user,
+            details={"email": {kind: "on" if enabled else "off"}},
         )
     return pref

@@ -22,7 +22,9 @@ _CHECKS: dict[str, list[Check]] = {}
 
 
 def register_check(kind: str, check: Check) -> None:
-    _CHECKS.setdefault(kind, []).append(check)
+    registered = _CHECKS.setdefault(kind, [])
+    if check not in registered:
+        registered.append(check)
 
 
 def unregister_check(kind: str, check: Check) -> None:

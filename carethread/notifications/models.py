@@ -1,5 +1,8 @@
 """Durable notification records: one row per (kind, subject, recipient), delivered by the worker.
 
+Preferences: ``NotificationPreference`` turns email on/off per user and kind;
+``NotificationSettings`` holds a user's options for every kind (naming the sender).
+
 A row holds ids and codes only — what the notification is about (``subject_type`` +
 ``subject_id``), never its content.
 """
@@ -36,8 +39,10 @@ class Notification(models.Model):
     # The current claim: a fresh token per claim and the end of its lease.
     claim_token = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    # Set (and committed) right before the SMTP conversation of the current claim starts.
+    # Set (and committed) right before the message is handed to the SMTP server.
     handed_at = models.DateTimeField(null=True, blank=True)
+    # The queued delivery task (a django-tasks result id) that will deliver this row when due.
+    task_id = models.UUIDField(null=True, blank=True)
     last_error_code = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -71,3 +76,20 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"NotificationPreference {self.pk}"
+
+
+class NotificationSettings(models.Model):
+    """A user's options for all kinds. No row means the defaults (everything off)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    # The user agrees to see the sender's name in emails (used only where the practice agrees too).
+    sender_name = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"NotificationSettings {self.pk}"

@@ -1,0 +1,186 @@
+"""Shapes of the triage routes' requests and answers (identifiers are UUIDs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class Refusal(Schema):
+    """A refused request: a sentence for people and a stable code for programs."""
+
+    detail: str
+    code: str
+
+
+class NotFound(Schema):
+    detail: str
+
+
+# -- threads -------------------------------------------------------------------------------------
+
+
+class ThreadState(Schema):
+    uuid: UUID
+    status: str
+    assignee: UUID | None
+    pool: UUID | None
+    version: int
+    awaiting_reply_since: dt.datetime | None
+    reply_due_at: dt.datetime | None
+    overdue: bool
+    closed_at: dt.datetime | None
+
+
+class AssignIn(Schema):
+    assignee: UUID | None
+
+
+class StatusIn(Schema):
+    status: str = Field(..., max_length=16)
+
+
+class NoteIn(Schema):
+    body: str = Field(..., max_length=20_000)
+
+
+class NoteOut(Schema):
+    uuid: UUID
+    thread: UUID
+    author: UUID
+    created_at: dt.datetime
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+class TemplateOut(Schema):
+    uuid: UUID
+    organization: UUID
+    name: str
+    category: str
+    subject: str
+    body: str
+    active: bool
+
+
+class TemplateIn(Schema):
+    organization: UUID
+    name: str = Field(..., max_length=200)
+    subject: str = Field("", max_length=400)
+    body: str = Field(..., max_length=40_000)
+    category: str = Field("", max_length=16)
+
+
+class TemplatePatch(Schema):
+    name: str | None = Field(None, max_length=200)
+    subject: str | None = Field(None, max_length=400)
+    body: str | None = Field(None, max_length=40_000)
+    category: str | None = Field(None, max_length=16)
+    active: bool | None = None
+
+
+class RenderedOut(Schema):
+    subject: str
+    body: str
+
+
+# -- practice settings ---------------------------------------------------------------------------
+
+
+class RoutingOut(Schema):
+    category: str
+    pool: UUID
+
+
+class PoolOut(Schema):
+    uuid: UUID
+    name: str
+    active: bool
+    response_target_hours: int | None
+
+
+class PracticeSettingsOut(Schema):
+    organization: UUID
+    messaging_enabled: bool
+    expected_response_hours: int
+    reply_window_days: int
+    relationship_lookback_days: int
+    auto_acknowledge: bool
+    notify_sender_name: bool
+    routing: list[RoutingOut]
+    pools: list[PoolOut]
+
+
+class PracticeSettingsIn(Schema):
+    """Only the fields sent are changed."""
+
+    messaging_enabled: bool | None = None
+    expected_response_hours: int | None = None
+    reply_window_days: int | None = None
+    relationship_lookback_days: int | None = None
+    auto_acknowledge: bool | None = None
+    notify_sender_name: bool | None = None
+
+
+class RoutingIn(Schema):
+    pool: UUID
+
+
+# -- out of office -------------------------------------------------------------------------------
+
+
+class OutOfOfficeIn(Schema):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reply_text: str = Field("", max_length=1000)
+    delegate: UUID | None = None
+
+
+class OutOfOfficeOut(Schema):
+    uuid: UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reply_text: str
+    delegate: UUID | None
+
+
+# -- outreach ------------------------------------------------------------------------------------
+
+
+class OutreachIn(Schema):
+    organization: UUID
+    patients: list[UUID] = Field(..., max_length=100_000)
+    category: str = Field(..., max_length=16)
+    subject: str = Field(..., max_length=400)
+    body: str = Field(..., max_length=40_000)
+    on_behalf_of: UUID | None = None
+
+
+class SkippedPatient(Schema):
+    patient: UUID
+    reason: str
+
+
+class OutreachPreviewOut(Schema):
+    uuid: UUID
+    state: str
+    reachable: int
+    patients: list[UUID]
+    skipped: list[SkippedPatient]
+    counts: dict[str, int]
+    sample: RenderedOut | None
+
+
+class OutreachSentOut(Schema):
+    uuid: UUID
+    state: str
+    messages: int
+    threads: list[UUID]
+
+
+class OutreachStateOut(Schema):
+    uuid: UUID
+    state: str

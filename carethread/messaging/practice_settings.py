@@ -1,0 +1,417 @@
+"""Messaging settings of a practice, managed by its administrators, and each practice user's
+out-of-office.
+
+Administrators (an active admin membership, ``accounts.access.admin_organizations``) change the
+practice's messaging settings, routing rules, templates and pools' response targets. Every
+change is audited in its transaction; a setting's change is one ``setting.changed`` entry per
+field, with the organisation as object and the old and new values (settings are not PHI). The
+``messaging_enabled`` entries are what the ``mod2-2015`` measure reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from carethread.accounts import roles
+from carethread.accounts.access import admin_organizations
+from carethread.audit import actions as audit
+from carethread.audit import codes
+from carethread.core.models import CareTeamPool, Membership, Organization, Practitioner
+from carethread.messaging import templates
+from carethread.messaging.errors import MessagingError
+from carethread.messaging.models import Category, OutOfOffice, RoutingRule, Template
+
+ROUTING_SET = "routing.set"
+ROUTING_DELETE = "routing.delete"
+TEMPLATE_CREATE = "template.create"
+TEMPLATE_UPDATE = "template.update"
+TEMPLATE_DEACTIVATE = "template.deactivate"
+OUT_OF_OFFICE_SET = "out_of_office.set"
+OUT_OF_OFFICE_END = "out_of_office.end"
+
+# (minimum, maximum) of the numeric settings.
+LIMITS: dict[str, tuple[int, int]] = {
+    "expected_response_hours": (1, 24 * 30),
+    "reply_window_days": (1, 365),
+    "relationship_lookback_days": (1, 365 * 10),
+    "response_target_hours": (1, 24 * 30),
+}
+MAX_TEMPLATE_NAME = 100
+MAX_TEMPLATE_SUBJECT = 200
+MAX_TEMPLATE_BODY = 20_000
+MAX_REPLY_TEXT = 500
+
+
+def require_admin(user: Any, organization: Organization) -> None:
+    if not admin_organizations(user).filter(pk=organization.pk).exists():
+        raise MessagingError("not_allowed")
+
+
+def _number(name: str, value: Any) -> int:
+    low, high = LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MessagingError("bad_setting")
+    return value
+
+
+def _setting_changed(user: Any, obj: Any, field: str, old: Any, new: Any, request: Any) -> None:
+    audit.record(
+        codes.SETTING_CHANGED,
+        actor=user,
+        request=request,
+        obj=obj,
+        details={"field": field, "old": old, "new": new},
+    )
+
+
+# -- the practice's settings ---------------------------------------------------------------------
+
+
+def update_practice_settings(
+    user: Any,
+    organization: Organization,
+    *,
+    messaging_enabled: bool | None = None,
+    expected_response_hours: int | None = None,
+    reply_window_days: int | None = None,
+    relationship_lookback_days: int | None = None,
+    auto_acknowledge: bool | None = None,
+    notify_sender_name: bool | None = None,
+    request: Any = None,
+) -> Organization:
+    """Change the given settings (``None`` leaves one as it is). Returns the organisation."""
+    require_admin(user, organization)
+    wanted: dict[str, Any] = {}
+    flags: dict[str, bool | None] = {
+        "messaging_enabled": messaging_enabled,
+        "auto_acknowledge": auto_acknowledge,
+        "notify_sender_name": notify_sender_name,
+    }
+    numbers: dict[str, int | None] = {
+        "expected_response_hours": expected_response_hours,
+        "reply_window_days": reply_window_days,
+        "relationship_lookback_days": relationship_lookback_days,
+    }
+    for name, flag in flags.items():
+        if flag is not None:
+            if not isinstance(flag, bool):
+                raise MessagingError("bad_setting")
+            wanted[name] = flag
+    for name, number in numbers.items():
+        if number is not None:
+            wanted[name] = _number(name, number)
+    with transaction.atomic():
+        current = Organization.objects.select_for_update().get(pk=organization.pk)
+        changed = {
+            name: (getattr(current, name), value)
+            for name, value in wanted.items()
+            if getattr(current, name) != value
+        }
+        if changed:
+            for name, (_old, new) in changed.items():
+                setattr(current, name, new)
+            current.save(update_fields=list(changed))
+            for name, (old, new) in changed.items():
+                _setting_changed(user, current, name, old, new, request)
+    organization.refresh_from_db()
+    return organization
+
+
+def set_pool_response_target(
+    user: Any, pool: CareTeamPool, hours: int | None, *, request: Any = None
+) -> CareTeamPool:
+    """The pool's response-time target in hours (``None``: the practice's)."""
+    require_admin(user, pool.organization)
+    if hours is not None:
+        hours = _number("response_target_hours", hours)
+    with transaction.atomic():
+        current = CareTeamPool.objects.select_for_update().get(pk=pool.pk)
+        old = current.response_target_hours
+        if old != hours:
+            current.response_target_hours = hours
+            current.save(update_fields=["response_target_hours"])
+            _setting_changed(user, current, "response_target_hours", old, hours, request)
+    pool.refresh_from_db()
+    return pool
+
+
+# -- routing rules -------------------------------------------------------------------------------
+
+
+def set_routing_rule(
+    user: Any,
+    organization: Organization,
+    category: str,
+    pool: CareTeamPool,
+    *,
+    request: Any = None,
+) -> RoutingRule:
+    """New patient threads of ``category`` go to ``pool`` (an active pool of the practice)."""
+    require_admin(user, organization)
+    if category not in Category.values:
+        raise MessagingError("bad_category")
+    if pool.organization_id != organization.pk or not pool.active:
+        raise MessagingError("bad_pool")
+    with transaction.atomic():
+        rule, _created = RoutingRule.objects.update_or_create(
+            organization=organization, category=category, defaults={"pool": pool}
+        )
+        audit.record(
+            ROUTING_SET,
+            actor=user,
+            request=request,
+            obj=organization,
+            details={"category": category, "pool": str(pool.uuid)},
+        )
+    return rule
+
+
+def delete_routing_rule(
+    user: Any, organization: Organization, category: str, *, request: Any = None
+) -> bool:
+    """Remove the rule of ``category``; False when there was none."""
+    require_admin(user, organization)
+    if category not in Category.values:
+        raise MessagingError("bad_category")
+    with transaction.atomic():
+        deleted, _ = RoutingRule.objects.filter(
+            organization=organization, category=category
+        ).delete()
+        if not deleted:
+            return False
+        audit.record(
+            ROUTING_DELETE,
+            actor=user,
+            request=request,
+            obj=organization,
+            details={"category": category},
+        )
+    return True
+
+
+# -- templates -----------------------------------------------------------------------------------
+
+
+def _template_fields(name: Any, subject: Any, body: Any, category: Any) -> dict[str, Any]:
+    """Cleaned template fields; ``None`` leaves a field out."""
+    fields: dict[str, Any] = {}
+    if name is not None:
+        name = str(name).strip()
+        if not name:
+            raise MessagingError("bad_request")
+        if len(name) > MAX_TEMPLATE_NAME:
+            raise MessagingError("too_long")
+        fields["name"] = name
+    if subject is not None:
+        subject = str(subject).strip()
+        if len(subject) > MAX_TEMPLATE_SUBJECT:
+            raise MessagingError("too_long")
+        templates.check(subject)
+        fields["subject"] = subject
+    if body is not None:
+        body = str(body).replace("\r\n", "\n").strip()
+        if not body:
+            raise MessagingError("empty_body")
+        if len(body) > MAX_TEMPLATE_BODY:
+            raise MessagingError("too_long")
+        templates.check(body)
+        fields["body"] = body
+    if category is not None:
+        if category and category not in Category.values:
+            raise MessagingError("bad_category")
+        fields["category"] = category
+    return fields
+
+
+def _name_taken(organization_id: int, name: str, exclude_pk: int | None = None) -> bool:
+    rows = Template.objects.filter(organization_id=organization_id, name=name)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return rows.exists()
+
+
+def create_template(
+    user: Any,
+    organization: Organization,
+    *,
+    name: str,
+    body: str,
+    subject: str = "",
+    category: str = "",
+    request: Any = None,
+) -> Template:
+    require_admin(user, organization)
+    if name is None or body is None:
+        raise MessagingError("bad_request")
+    fields = _template_fields(name, subject or "", body, category or "")
+    with transaction.atomic():
+        if _name_taken(organization.pk, fields["name"]):
+            raise MessagingError("template_name_taken")
+        template = Template.objects.create(organization=organization, **fields)
+        audit.record(
+            TEMPLATE_CREATE,
+            actor=user,
+            request=request,
+            obj=template,
+            details={"organization": str(organization.uuid)},
+        )
+    return template
+
+
+def update_template(
+    user: Any,
+    template: Template,
+    *,
+    name: str | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+    category: str | None = None,
+    active: bool | None = None,
+    request: Any = None,
+) -> Template:
+    """Change the given fields of ``template`` (``None`` leaves one as it is)."""
+    require_admin(user, template.organization)
+    fields = _template_fields(name, subject, body, category)
+    if active is not None:
+        fields["active"] = bool(active)
+    with transaction.atomic():
+        current = Template.objects.select_for_update().get(pk=template.pk)
+        changed = [f for f, value in fields.items() if getattr(current, f) != value]
+        if not changed:
+            return current
+        if "name" in changed and _name_taken(current.organization_id, fields["name"], current.pk):
+            raise MessagingError("template_name_taken")
+        for f in changed:
+            setattr(current, f, fields[f])
+        current.save(update_fields=changed)
+        audit.record(
+            TEMPLATE_UPDATE,
+            actor=user,
+            request=request,
+            obj=current,
+            details={"fields": sorted(changed)},
+        )
+    return current
+
+
+def deactivate_template(user: Any, template: Template, *, request: Any = None) -> Template:
+    require_admin(user, template.organization)
+    with transaction.atomic():
+        changed = Template.objects.filter(pk=template.pk, active=True).update(active=False)
+        if changed:
+            audit.record(TEMPLATE_DEACTIVATE, actor=user, request=request, obj=template)
+    template.refresh_from_db()
+    return template
+
+
+# -- out of office -------------------------------------------------------------------------------
+
+
+def _own_practitioner(user: Any) -> Practitioner:
+    practitioner = roles.practitioner_of(user)
+    if (
+        practitioner is None
+        or not practitioner.active
+        or not practitioner.memberships.filter(active=True).exists()
+    ):
+        raise MessagingError("not_allowed")
+    return practitioner
+
+
+def _check_delegate(me: Practitioner, delegate: Practitioner) -> None:
+    if delegate.pk == me.pk or not delegate.active or delegate.user_id is None:
+        raise MessagingError("bad_delegate")
+    mine = Membership.objects.filter(practitioner=me, active=True).values("organization_id")
+    shared = Membership.objects.filter(
+        practitioner=delegate, active=True, organization_id__in=mine
+    ).exists()
+    if not shared:
+        raise MessagingError("bad_delegate")
+
+
+def set_out_of_office(
+    user: Any,
+    *,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reply_text: str = "",
+    delegate: Practitioner | None = None,
+    request: Any = None,
+) -> OutOfOffice:
+    """The caller's absence from ``starts_at`` to ``ends_at``. It replaces any absence of theirs
+    that has not ended yet. ``delegate`` (a practice user of a shared practice) receives the
+    patient messages meanwhile."""
+    me = _own_practitioner(user)
+    now = timezone.now()
+    if (
+        not isinstance(starts_at, dt.datetime)
+        or not isinstance(ends_at, dt.datetime)
+        or timezone.is_naive(starts_at)
+        or timezone.is_naive(ends_at)
+        or ends_at <= starts_at
+        or ends_at <= now
+    ):
+        raise MessagingError("bad_period")
+    text = (reply_text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_REPLY_TEXT:
+        raise MessagingError("too_long")
+    if delegate is not None:
+        _check_delegate(me, delegate)
+    with transaction.atomic():
+        replaced, _ = OutOfOffice.objects.filter(practitioner=me, ends_at__gt=now).delete()
+        absence = OutOfOffice.objects.create(
+            practitioner=me,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reply_text=text,
+            delegate=delegate,
+        )
+        audit.record(
+            OUT_OF_OFFICE_SET,
+            actor=user,
+            request=request,
+            obj=absence,
+            details={
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "delegate": str(delegate.uuid) if delegate is not None else None,
+                "replaced": replaced,
+            },
+        )
+    return absence
+
+
+def current_out_of_office(user: Any) -> OutOfOffice | None:
+    """The caller's absence now in force or next to come, if any."""
+    practitioner = roles.practitioner_of(user)
+    if practitioner is None:
+        return None
+    return (
+        OutOfOffice.objects.filter(practitioner=practitioner, ends_at__gt=timezone.now())
+        .select_related("delegate")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def end_out_of_office(user: Any, *, request: Any = None) -> int:
+    """End the caller's current absence now and drop future ones. Returns how many changed."""
+    me = _own_practitioner(user)
+    now = timezone.now()
+    with transaction.atomic():
+        ended = OutOfOffice.objects.filter(
+            practitioner=me, starts_at__lt=now, ends_at__gt=now
+        ).update(ends_at=now)
+        dropped, _ = OutOfOffice.objects.filter(practitioner=me, starts_at__gte=now).delete()
+        if ended or dropped:
+            audit.record(
+                OUT_OF_OFFICE_END,
+                actor=user,
+                request=request,
+                details={"ended": ended, "dropped": dropped},
+            )
+    return ended + dropped

@@ -1,0 +1,247 @@
+"""The practice's triage workflow on a thread: claim, assign, status, internal notes.
+
+Each action runs in one transaction, bumps ``Thread.version`` and ends with its audit entry
+(codes and UUIDs only). Callers pass a thread that went through the access gate; the actions
+check again that the caller is a practice user who may see it (``not_allowed`` otherwise).
+
+``expected_version`` is the version the caller last saw (the API's ``If-Match``): when the
+thread has changed since, the action refuses with ``stale`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from carethread.audit import actions as audit
+from carethread.core.models import Membership, Practitioner
+from carethread.messaging import triage
+from carethread.messaging.access import Viewer, may_see, viewer_for
+from carethread.messaging.errors import MessagingError
+from carethread.messaging.models import Note, Side, Thread
+from carethread.notifications import actions as notifications
+
+THREAD_CLAIM = "thread.claim"
+THREAD_ASSIGN = triage.THREAD_ASSIGN
+THREAD_STATUS = "thread.status"
+THREAD_NOTE = "thread.note"
+
+KIND_THREAD_ASSIGNED = notifications.KIND_THREAD_ASSIGNED
+MAX_NOTE = 10_000
+
+
+def practice_viewer(user: Any, thread: Thread, viewer: Viewer | None = None) -> Viewer:
+    """The caller's ``Viewer`` when they act for the practice in ``thread``, else refused."""
+    viewer = viewer or viewer_for(user)
+    if viewer.practitioner is None or viewer.side_for(thread) != Side.PRACTICE:
+        raise MessagingError("not_allowed")
+    if not may_see(viewer, thread):
+        raise MessagingError("not_allowed")
+    return viewer
+
+
+def _refresh(thread: Thread) -> Thread:
+    thread.refresh_from_db(
+        fields=[
+            "status",
+            "assignee",
+            "version",
+            "closed_at",
+            "awaiting_reply_since",
+            "reply_due_at",
+            "last_message_at",
+        ]
+    )
+    return thread
+
+
+def _locked(thread: Thread, expected_version: int | None) -> Thread:
+    """The thread's current row, locked for the transaction; ``stale`` on a version mismatch."""
+    current = Thread.objects.select_for_update().get(pk=thread.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise MessagingError("stale")
+    return current
+
+
+def claim(
+    user: Any,
+    thread: Thread,
+    *,
+    expected_version: int | None = None,
+    request: Any = None,
+    viewer: Viewer | None = None,
+) -> Thread:
+    """The caller becomes the assignee, when nobody is assigned.
+
+    One conditional UPDATE decides: of two simultaneous claims exactly one changes the row,
+    the other finds it assigned and gets ``already_claimed``. Claiming a thread one already
+    holds changes nothing."""
+    viewer = practice_viewer(user, thread, viewer)
+    me = viewer.practitioner
+    assert me is not None
+    with transaction.atomic():
+        rows = Thread.objects.filter(pk=thread.pk, assignee__isnull=True)
+        if expected_version is not None:
+            rows = rows.filter(version=expected_version)
+        changed = rows.update(assignee=me, version=F("version") + 1)
+        if not changed:
+            current = Thread.objects.get(pk=thread.pk)
+            if current.assignee_id == me.pk:
+                return _refresh(thread)
+            if current.assignee_id is not None:
+                raise MessagingError("already_claimed")
+            raise MessagingError("stale")
+        triage.join(thread, user.pk, when=timezone.now())
+        _refresh(thread)
+        audit.record(
+            THREAD_CLAIM,
+            actor=user,
+            request=request,
+            patient=thread.patient_id,
+            obj=thread,
+            details={"assignee": str(me.uuid), "version": thread.version},
+        )
+    return thread
+
+
+def _check_assignee(thread: Thread, assignee: Practitioner) -> None:
+    user = assignee.user if assignee.user_id is not None else None
+    ok = (
+        assignee.active
+        and user is not None
+        and user.is_active
+        and getattr(user, "blocked_at", None) is None
+        and Membership.objects.filter(
+            practitioner=assignee, organization_id=thread.organization_id, active=True
+        ).exists()
+    )
+    if not ok:
+        raise MessagingError("bad_assignee")
+
+
+def assign(
+    user: Any,
+    thread: Thread,
+    assignee: Practitioner | None,
+    *,
+    expected_version: int | None = None,
+    request: Any = None,
+    viewer: Viewer | None = None,
+) -> Thread:
+    """Assign the thread to ``assignee`` (an active practice user of the thread's practice),
+    reassign it, or unassign it (``None``). The new assignee gets a place in the thread and a
+    notification (none when they assign themselves)."""
+    practice_viewer(user, thread, viewer)
+    if assignee is not None:
+        _check_assignee(thread, assignee)
+    with transaction.atomic():
+        current = _locked(thread, expected_version)
+        previous_id = current.assignee_id
+        new_id = assignee.pk if assignee is not None else None
+        if previous_id == new_id:
+            return _refresh(thread)
+        previous = Practitioner.objects.filter(pk=previous_id).first() if previous_id else None
+        Thread.objects.filter(pk=thread.pk).update(assignee=assignee, version=F("version") + 1)
+        if assignee is not None and assignee.user_id is not None:
+            triage.join(thread, assignee.user_id, when=timezone.now())
+            if assignee.user_id != user.pk:
+                notifications.enqueue(
+                    KIND_THREAD_ASSIGNED,
+                    thread.uuid,
+                    [assignee.user_id],
+                    subject_type="thread",
+                    practice_name=thread.organization.name,
+                )
+        _refresh(thread)
+        audit.record(
+            THREAD_ASSIGN,
+            actor=user,
+            request=request,
+            patient=thread.patient_id,
+            obj=thread,
+            details={
+                "assignee": str(assignee.uuid) if assignee is not None else None,
+                "previous": str(previous.uuid) if previous is not None else None,
+                "version": thread.version,
+            },
+        )
+    return thread
+
+
+def set_status(
+    user: Any,
+    thread: Thread,
+    status: str,
+    *,
+    expected_version: int | None = None,
+    request: Any = None,
+    viewer: Viewer | None = None,
+) -> Thread:
+    """Mark the thread ``open`` (reopen), ``done`` or ``closed``.
+
+    ``closed_at`` is set when it closes and cleared when it reopens. Done and closed threads
+    no longer wait for an answer: their ``awaiting_reply_since`` / ``reply_due_at`` are cleared
+    (a new patient message sets them again)."""
+    if status not in Thread.Status.values:
+        raise MessagingError("bad_status")
+    practice_viewer(user, thread, viewer)
+    with transaction.atomic():
+        current = _locked(thread, expected_version)
+        previous = current.status
+        if previous == status:
+            return _refresh(thread)
+        changes: dict[str, Any] = {"status": status, "version": F("version") + 1}
+        if status == Thread.Status.CLOSED:
+            changes["closed_at"] = timezone.now()
+        else:
+            changes["closed_at"] = None
+        if status in (Thread.Status.DONE, Thread.Status.CLOSED):
+            changes["awaiting_reply_since"] = None
+            changes["reply_due_at"] = None
+        Thread.objects.filter(pk=thread.pk).update(**changes)
+        _refresh(thread)
+        audit.record(
+            THREAD_STATUS,
+            actor=user,
+            request=request,
+            patient=thread.patient_id,
+            obj=thread,
+            details={"from": previous, "to": status, "version": thread.version},
+        )
+    return thread
+
+
+def add_note(
+    user: Any,
+    thread: Thread,
+    body: str,
+    *,
+    request: Any = None,
+    viewer: Viewer | None = None,
+) -> Note:
+    """An internal note on the thread, for practice users only (encrypted like messages)."""
+    viewer = practice_viewer(user, thread, viewer)
+    text = (body or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise MessagingError("empty_body")
+    if len(text) > MAX_NOTE:
+        raise MessagingError("too_long")
+    assert viewer.practitioner is not None
+    with transaction.atomic():
+        note = Note(thread=thread, author=viewer.practitioner, created_at=timezone.now())
+        note.seal("body_ct", text)
+        note.save(force_insert=True)
+        Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+        _refresh(thread)
+        audit.record(
+            THREAD_NOTE,
+            actor=user,
+            request=request,
+            patient=thread.patient_id,
+            obj=thread,
+            details={"note": str(note.uuid), "version": thread.version},
+        )
+    return note

@@ -1,0 +1,85 @@
+"""What ``carethread worker`` runs: django-tasks-db's database worker, in rounds, with the
+notification sweep between rounds.
+
+A round: sweep (``delivery.sweep``: expired leases, pending rows without a waiting task,
+abandoned task results), then run the tasks that are due on the backend's queues, up to a
+batch. Stopping (``Runner.stop``, from SIGTERM/SIGINT) lets the task in hand finish, then the
+loop ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from django.utils.crypto import get_random_string
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+from carethread.notifications import delivery, tasks
+
+DELIVERY_TASK = tasks.deliver_notification.module_path
+
+
+class TaskRunner(Worker):
+    """The database worker of django-tasks-db, counting what the tasks it runs ended in."""
+
+    def __init__(self, counts: Counter[str], **options: Any) -> None:
+        super().__init__(**options)
+        self.counts = counts
+        self.tasks_run = 0
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        super().run_task(db_task_result)
+        self.tasks_run += 1
+        if db_task_result.status != TaskResultStatus.SUCCESSFUL:
+            outcome = "task_failed"
+        elif db_task_result.task_path == DELIVERY_TASK:
+            outcome = str(db_task_result.return_value)
+        else:
+            outcome = "task_done"
+        self.counts[outcome] += 1
+
+
+class Runner:
+    """Rounds of sweep + due tasks; ``stop()`` may be called from a signal handler."""
+
+    def __init__(self, *, batch: int | None) -> None:
+        self.batch = batch
+        self.worker_id = get_random_string(32)
+        self.stopping = threading.Event()
+        self._current: TaskRunner | None = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        current = self._current
+        if current is not None:
+            current.running = False
+
+    def round(self) -> tuple[Counter[str], int]:
+        """Sweep, then run due tasks (at most ``batch``; all of them when it is ``None``).
+        Returns the counts of what happened and how many tasks ran."""
+        counts: Counter[str] = Counter(delivery.sweep())
+        if self.stopping.is_set():
+            return counts, 0
+        runner = TaskRunner(
+            counts,
+            queue_names=["*"],
+            excluded_queue_names=[],
+            interval=0,
+            batch=True,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=self.batch,
+            worker_id=self.worker_id,
+        )
+        self._current = runner
+        if self.stopping.is_set():
+            runner.running = False
+        try:
+            runner.run()
+        finally:
+            self._current = None
+        return counts, runner.tasks_run
