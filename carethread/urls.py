@@ -9,4 +9,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/", include("carethread.api.urls")),
     path("account/", include("carethread.api.page_urls")),
+    path("account/", include("carethread.notifications.urls")),
+    path("", include("carethread.web.urls")),
 ]

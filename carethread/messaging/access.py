@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -139,7 +140,7 @@ def access_thread(
         thread = Thread.objects.select_related(
             "organization", "patient__user", "pool", "assignee"
         ).get(uuid=thread_uuid)
-    except (Thread.DoesNotExist, ValueError, TypeError) as exc:
+    except (Thread.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not may_see(viewer, thread):
         raise Http404
@@ -153,7 +154,7 @@ def access_attachment(
     viewer = viewer or viewer_for(user)
     try:
         attachment = Attachment.objects.select_related("message__thread").get(uuid=attachment_uuid)
-    except (Attachment.DoesNotExist, ValueError, TypeError) as exc:
+    except (Attachment.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if viewer.user is None:
         raise Http404

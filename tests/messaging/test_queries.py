@@ -66,3 +66,12 @@ def test_pool_box_needs_membership(world):
         len(queries.inbox(viewer_for(world.staff.user), box="pool", pool=world.refills.uuid)) == 1
     )
     assert queries.inbox(viewer_for(world.c2.user), box="pool", pool=world.refills.uuid) == []
+
+
+def test_malformed_uuid_is_the_same_404(world):
+    import pytest
+    from django.http import Http404
+
+    for bad in ("not-a-uuid", "", "1234"):
+        with pytest.raises(Http404):
+            access_thread(world.patient.user, bad)

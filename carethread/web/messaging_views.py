@@ -1,0 +1,441 @@
+"""The messaging pages: the patient portal's and the clinical inbox's lists, compose, the thread
+page with reply and retract, attachment downloads and the help page (triage: ``triage_views``).
+
+Thin views: reads go through ``carethread.messaging.access`` / ``queries`` (and
+``messaging_reads``), writes through the messaging actions. A refused write re-renders its form
+with the action's message; a thread, attachment or patient the user may not open is the same 404
+page as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from carethread.messaging import actions, queries
+from carethread.messaging.access import Viewer, access_attachment
+from carethread.messaging.errors import MessagingError
+from carethread.web import messaging_reads as reads
+from carethread.web.messaging_forms import (
+    InboxFilterForm,
+    PatientComposeForm,
+    PatientInboxForm,
+    PatientLookupForm,
+    PracticeComposeForm,
+    new_client_key,
+)
+from carethread.web.messaging_pages import (
+    ATTACHMENTS,
+    form_error,
+    messaging_page,
+    reply_form_for,
+    signed_in,
+    thread_for,
+    thread_page,
+    uploads,
+)
+
+# -- inbox ---------------------------------------------------------------------------------------
+
+
+@messaging_page
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    viewer = reads.viewer_of(request)
+    if viewer.is_practice:
+        return _practice_inbox(request, viewer)
+    return _patient_inbox(request, viewer)
+
+
+def _older_link(request: HttpRequest, rows: list[queries.InboxRow]) -> str | None:
+    if len(rows) < queries.PAGE:
+        return None
+    params = request.GET.copy()
+    params["before"] = rows[-1].thread.last_message_at.isoformat()
+    return "?" + params.urlencode()
+
+
+def _newest_link(request: HttpRequest) -> str | None:
+    """Back to the first page, when this is a later one."""
+    if not request.GET.get("before"):
+        return None
+    params = request.GET.copy()
+    del params["before"]
+    return "?" + params.urlencode()
+
+
+def _patient_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    form = PatientInboxForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    patients = reads.patient_side_patients(viewer)
+    selected = reads.chosen_patient(viewer, data.get("patient"))
+    rows = queries.inbox(
+        viewer,
+        box="all",
+        patient=selected.uuid if selected else None,
+        before=data.get("before"),
+    )
+    context = {
+        "rows": rows,
+        "patients": patients,
+        "selected": selected,
+        "show_patient": len(patients) > 1 or viewer.patient is None,
+        "unread_total": queries.unread_total(viewer),
+        "older": _older_link(request, rows),
+        "newest": _newest_link(request),
+    }
+    return render(request, "messaging/inbox_patient.html", context)
+
+
+def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    form = InboxFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    box = data.get("box") or "mine"
+    pools = reads.viewer_pools(viewer)
+    pool = next((p for p in pools if p.uuid == data.get("pool")), None) if box == "pool" else None
+    if box == "pool" and pool is None:
+        box = "mine"
+    patient = None
+    if data.get("patient"):
+        try:
+            patient = reads.practice_patient(viewer, data["patient"])
+        except Http404:
+            patient = None
+    rows = queries.inbox(
+        viewer,
+        box=box,
+        pool=pool.uuid if pool else None,
+        status=data.get("status") or None,
+        category=data.get("category") or None,
+        patient=patient.uuid if patient else None,
+        unread=True if data.get("unread") else None,
+        overdue=True if data.get("overdue") else None,
+        before=data.get("before"),
+    )
+    keep = {
+        k: v
+        for k, v in (
+            ("status", data.get("status")),
+            ("category", data.get("category")),
+            ("patient", str(patient.uuid) if patient else ""),
+            ("unread", "on" if data.get("unread") else ""),
+            ("overdue", "on" if data.get("overdue") else ""),
+        )
+        if v
+    }
+    tabs = [
+        ("My threads", {"box": "mine"}, box == "mine"),
+        ("Assigned to me", {"box": "assigned"}, box == "assigned"),
+    ] + [(p.name, {"box": "pool", "pool": str(p.uuid)}, pool == p) for p in pools]
+    box_params = {"box": box, **({"pool": str(pool.uuid)} if pool else {})}
+    context = {
+        "rows": rows,
+        "tabs": [
+            (label, "?" + urlencode({**params, **keep}), current)
+            for label, params, current in tabs
+        ],
+        "current_tab": next(label for label, _params, current in tabs if current),
+        "form": form,
+        "box_params": box_params,
+        "patient": patient,
+        "clear_patient": "?" + urlencode({**box_params, **{k: v for k, v in keep.items()
+                                                             if k != "patient"}}),
+        "lookup_form": PatientLookupForm(initial={"to": "inbox", **box_params}),
+        "unread_total": queries.unread_total(viewer),
+        "older": _older_link(request, rows),
+        "newest": _newest_link(request),
+        "filtered": bool(keep),
+    }  # fmt: skip
+    return render(request, "messaging/inbox_practice.html", context)
+
+
+@messaging_page
+@require_POST
+def patient_lookup(request: HttpRequest) -> HttpResponse:
+    """Find a patient by MRN (posted, so the MRN never appears in a URL) and go on by UUID."""
+    viewer = reads.viewer_of(request)
+    if not viewer.is_practice:
+        raise Http404
+    form = PatientLookupForm(request.POST)
+    patient = None
+    if form.is_valid():
+        patient = reads.patient_by_mrn(viewer, form.cleaned_data["mrn"])
+        if patient is None:
+            form.add_error("mrn", "No patient of your practice has that MRN.")
+    if patient is None:
+        return render(request, "messaging/patient_lookup.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    if data.get("to") == "compose":
+        return redirect(reverse("messaging_compose") + "?" + urlencode({"patient": patient.uuid}))
+    if data.get("to") == "record":
+        return redirect("messaging_patient", patient_uuid=patient.uuid)
+    params: dict[str, str] = {"patient": str(patient.uuid)}
+    if data.get("box") in ("mine", "assigned", "pool"):
+        params["box"] = data["box"]
+    if data.get("pool"):
+        params["pool"] = str(data["pool"])
+    return redirect(reverse("messaging_inbox") + "?" + urlencode(params))
+
+
+@messaging_page
+@require_GET
+def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    """Every thread of one patient the practice user may see: part of the patient's record."""
+    viewer = reads.viewer_of(request)
+    patient = reads.practice_patient(viewer, patient_uuid)
+    before = None
+    if request.GET.get("before"):
+        form = PatientInboxForm({"before": request.GET["before"]})
+        before = form.cleaned_data.get("before") if form.is_valid() else None
+    rows = queries.inbox(viewer, box="patient", patient=patient.uuid, before=before)
+    context = {
+        "patient": patient,
+        "rows": rows,
+        "older": _older_link(request, rows),
+        "newest": _newest_link(request),
+    }
+    return render(request, "messaging/patient_messages.html", context)
+
+
+# -- compose -------------------------------------------------------------------------------------
+
+
+@messaging_page
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    viewer = reads.viewer_of(request)
+    if viewer.is_practice:
+        if not request.GET.get("patient"):
+            lookup = PatientLookupForm(initial={"to": "compose"})
+            return render(request, "messaging/patient_lookup.html", {"form": lookup})
+        patient = reads.practice_patient(viewer, request.GET["patient"])
+        return _practice_compose(request, viewer, patient)
+    patients = reads.patient_side_patients(viewer)
+    if not patients:
+        raise Http404
+    patient = reads.chosen_patient(viewer, request.GET.get("patient")) or patients[0]
+    return _patient_compose(request, viewer, patient, patients)
+
+
+def _patient_compose(
+    request: HttpRequest, viewer: Viewer, patient: Any, patients: list[Any]
+) -> HttpResponse:
+    recipients = reads.recipients_for(patient)
+    is_patient = viewer.patient is not None and viewer.patient.pk == patient.pk
+    options: dict[str, Any] = {
+        "recipients": recipients.choices("you" if is_patient else patient.display_name),
+        "allow_private": is_patient,
+        "attachments": reads.module_ready(ATTACHMENTS),
+    }
+    kept: list[reads.KeptFile] = []
+    status = 200
+    if request.method == "POST":
+        form = PatientComposeForm(request.POST, request.FILES, **options)
+        if form.is_valid():
+            kept, ok = uploads(request, form)
+            data = form.cleaned_data
+            practitioner, pool = recipients.resolve(data["recipient"])
+            if ok:
+                try:
+                    message = actions.start_thread(
+                        request.user,
+                        patient=patient,
+                        category=data["category"],
+                        subject=data["subject"],
+                        body=data["body"],
+                        to_practitioners=[practitioner] if practitioner else [],
+                        to_pool=pool,
+                        private=bool(data.get("private")),
+                        attachments=[k.uuid for k in kept],
+                        readings=data["readings"] or None,
+                        client_key=data.get("client_key") or None,
+                        request=request,
+                        viewer=viewer,
+                    )
+                except MessagingError as error:
+                    form_error(form, error)
+                    status = error.status
+                else:
+                    messages.success(request, "Your message was sent.")
+                    return redirect("messaging_thread", thread_uuid=message.thread.uuid)
+        status = status if status != 200 else 400
+    else:
+        form = PatientComposeForm(initial={"client_key": new_client_key()}, **options)
+    context = {
+        "form": form,
+        "patient": patient,
+        "patients": patients,
+        "is_patient": is_patient,
+        "has_recipients": bool(recipients),
+        "response_times": reads.response_times(recipients.organizations()),
+        "kept": kept,
+    }
+    return render(request, "messaging/compose_patient.html", context, status=status)
+
+
+def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> HttpResponse:
+    organizations = reads.patient_organizations(viewer, patient)
+    if not organizations:
+        raise Http404
+    options: dict[str, Any] = {
+        "organizations": [(str(o.uuid), o.name) for o in organizations],
+        "colleagues": reads.colleague_choices(viewer, organizations),
+        "clinicians": reads.clinician_choices(viewer, organizations),
+        "attachments": reads.module_ready(ATTACHMENTS),
+    }
+    kept: list[reads.KeptFile] = []
+    status = 200
+    if request.method == "POST":
+        form = PracticeComposeForm(request.POST, request.FILES, **options)
+        if form.is_valid():
+            kept, ok = uploads(request, form)
+            data = form.cleaned_data
+            org_uuid = data.get("organization")
+            organization = next(
+                (o for o in organizations if str(o.uuid) == org_uuid), organizations[0]
+            )
+            to_colleagues = data["to"] == PracticeComposeForm.TO_COLLEAGUES
+            colleagues = reads.practitioners_by_uuid(data["colleagues"]) if to_colleagues else []
+            on_behalf = reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])
+            if ok:
+                try:
+                    message = actions.start_thread(
+                        request.user,
+                        patient=patient,
+                        category=data["category"],
+                        subject=data["subject"],
+                        body=data["body"],
+                        to_practitioners=colleagues,
+                        organization=organization,
+                        include_patient=bool(data.get("include_patient")) or not to_colleagues,
+                        on_behalf_of=on_behalf[0] if on_behalf else None,
+                        attachments=[k.uuid for k in kept],
+                        client_key=data.get("client_key") or None,
+                        request=request,
+                        viewer=viewer,
+                    )
+                except MessagingError as error:
+                    form_error(form, error)
+                    status = error.status
+                else:
+                    messages.success(request, "Your message was sent.")
+                    return redirect("messaging_thread", thread_uuid=message.thread.uuid)
+        status = status if status != 200 else 400
+    else:
+        form = PracticeComposeForm(initial={"client_key": new_client_key()}, **options)
+    context = {
+        "form": form,
+        "patient": patient,
+        "response_times": reads.response_times(organizations),
+        "kept": kept,
+    }
+    return render(request, "messaging/compose_practice.html", context, status=status)
+
+
+# -- the thread ----------------------------------------------------------------------------------
+
+
+@messaging_page
+@require_GET
+def thread(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    found, viewer = thread_for(request, thread_uuid)
+    actions.record_thread_view(request.user, found, request=request)
+    actions.mark_read(request.user, found, request=request, viewer=viewer)
+    return thread_page(request, found, viewer)
+
+
+@messaging_page
+@require_POST
+def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    found, viewer = thread_for(request, thread_uuid)
+    form = reply_form_for(viewer, found, request.POST, request.FILES)
+    kept: list[reads.KeptFile] = []
+    status = 400
+    if form.is_valid():
+        kept, ok = uploads(request, form)
+        data = form.cleaned_data
+        on_behalf = reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])
+        if ok:
+            try:
+                message = actions.reply(
+                    request.user,
+                    found,
+                    body=data["body"],
+                    on_behalf_of=on_behalf[0] if on_behalf else None,
+                    attachments=[k.uuid for k in kept],
+                    readings=data.get("readings") or None,
+                    client_key=data.get("client_key") or None,
+                    request=request,
+                    viewer=viewer,
+                )
+            except MessagingError as error:
+                form_error(form, error)
+                status = error.status
+            else:
+                messages.success(request, "Your reply was sent.")
+                url = reverse("messaging_thread", kwargs={"thread_uuid": found.uuid})
+                return redirect(f"{url}#message-{message.uuid}")
+    return thread_page(request, found, viewer, reply_form=form, kept=kept, status=status)
+
+
+@messaging_page
+@require_POST
+def retract(request: HttpRequest, thread_uuid: str, message_uuid: str) -> HttpResponse:
+    found, viewer = thread_for(request, thread_uuid)
+    message = reads.message_in(found, message_uuid)
+    if message.author_id != request.user.pk:
+        raise Http404
+    try:
+        actions.retract(request.user, message, request=request, viewer=viewer)
+    except MessagingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The message was retracted.")
+    return redirect("messaging_thread", thread_uuid=found.uuid)
+
+
+# -- attachments and help ------------------------------------------------------------------------
+
+
+@signed_in
+@require_GET
+def attachment_download(request: HttpRequest, attachment_uuid: str) -> HttpResponse:
+    attachment, _viewer = access_attachment(
+        request.user, reads.parse_uuid(attachment_uuid), viewer=reads.viewer_of(request)
+    )
+    from carethread.messaging.attachments import record_download, served_content_type
+
+    record_download(request.user, attachment, request=request)
+    data = attachment.unseal_bytes("data_ct") or b""
+    filename = attachment.unseal("filename_ct") or "attachment"
+    response = HttpResponse(data, content_type=served_content_type(attachment.content_type))
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@never_cache
+@require_GET
+def help_page(request: HttpRequest) -> HttpResponse:
+    """What messaging is for; signed-in patients also see their practices' response times."""
+    organizations: dict[int, Any] = {}
+    if request.user.is_authenticated:
+        viewer = reads.viewer_of(request)
+        for patient in reads.patient_side_patients(viewer):
+            for org in reads.recipients_for(patient).organizations():
+                organizations.setdefault(org.pk, org)
+    practices = [
+        (org.name, reads.hours_text(org.expected_response_hours), org.reply_window_days)
+        for org in organizations.values()
+    ]
+    return render(request, "messaging/help.html", {"practices": practices})

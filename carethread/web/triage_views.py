@@ -1,0 +1,178 @@
+"""The practice's triage controls on the thread page: claim, assign, status and internal notes.
+
+Plain form posts that come back to the thread page; with htmx (claim, assign, notes) the answer
+is the practice panel alone plus its status line, so the page keeps its place and focus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from carethread.messaging import queries
+from carethread.messaging.access import Viewer
+from carethread.messaging.errors import MessagingError
+from carethread.messaging.models import Side, Thread
+from carethread.web import messaging_reads as reads
+from carethread.web.messaging_forms import AssignForm, NoteForm, StatusForm, VersionForm
+from carethread.web.messaging_pages import messaging_page, panel_context, thread_for, thread_page
+
+
+def _practice_thread(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
+    found, viewer = thread_for(request, thread_uuid)
+    if viewer.side_for(found) != Side.PRACTICE:
+        raise Http404
+    return found, viewer
+
+
+def _version(request: HttpRequest) -> int | None:
+    form = VersionForm(request.POST)
+    return form.cleaned_data.get("version") if form.is_valid() else None
+
+
+def _after_triage(
+    request: HttpRequest, thread_uuid: str, done: str | None, error: MessagingError | None
+) -> HttpResponse:
+    """Back to the thread; for htmx, only the triage panel (and its status line)."""
+    try:
+        found, viewer = _practice_thread(request, thread_uuid)
+    except Http404:
+        # The change took the thread out of this user's reach (e.g. assigned to someone else).
+        messages.success(request, done or "Done.")
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("messaging_inbox")
+            return response
+        return redirect("messaging_inbox")
+    if getattr(request, "htmx", False):
+        view = queries.thread_view(found, viewer)
+        context = {"thread": found, **panel_context(found, viewer, view, partial=True)}
+        context["panel_status"] = error.message if error else done
+        context["panel_error"] = error is not None
+        return render(
+            request,
+            "messaging/_practice_panel.html",
+            context,
+            # htmx swaps only successful answers: a refusal is shown in the status line.
+            status=200,
+        )
+    if error is not None:
+        messages.error(request, error.message)
+    elif done:
+        messages.success(request, done)
+    return redirect("messaging_thread", thread_uuid=found.uuid)
+
+
+def _run(
+    request: HttpRequest, thread_uuid: str, work: Callable[[Thread, Viewer], str]
+) -> HttpResponse:
+    found, viewer = _practice_thread(request, thread_uuid)
+    try:
+        done = work(found, viewer)
+    except MessagingError as error:
+        return _after_triage(request, thread_uuid, None, error)
+    return _after_triage(request, thread_uuid, done, None)
+
+
+@messaging_page
+@require_POST
+def claim(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    def work(found: Thread, viewer: Viewer) -> str:
+        from carethread.messaging import workflow
+
+        workflow.claim(
+            request.user,
+            found,
+            expected_version=_version(request),
+            request=request,
+            viewer=viewer,
+        )
+        return "You claimed this conversation."
+
+    return _run(request, thread_uuid, work)
+
+
+@messaging_page
+@require_POST
+def assign(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    def work(found: Thread, viewer: Viewer) -> str:
+        from carethread.messaging import workflow
+
+        people = reads.people_of(found.organization)
+        form = AssignForm(request.POST, people=[(str(p.uuid), p.display_name) for p in people])
+        if not form.is_valid():
+            raise MessagingError("bad_request", "Choose someone from the list.")
+        key = form.cleaned_data["assignee"]
+        assignee = next((p for p in people if str(p.uuid) == key), None)
+        workflow.assign(
+            request.user,
+            found,
+            assignee,
+            expected_version=form.cleaned_data.get("version"),
+            request=request,
+            viewer=viewer,
+        )
+        if assignee is None:
+            return "The conversation is now unassigned."
+        return f"Assigned to {assignee.display_name}."
+
+    return _run(request, thread_uuid, work)
+
+
+STATUS_DONE = {
+    "open": "The conversation was reopened.",
+    "done": "The conversation was marked done.",
+    "closed": "The conversation was closed.",
+}
+
+
+@messaging_page
+@require_POST
+def set_status(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    def work(found: Thread, viewer: Viewer) -> str:
+        from carethread.messaging import workflow
+
+        form = StatusForm(request.POST)
+        if not form.is_valid():
+            raise MessagingError("bad_request")
+        new_status = form.cleaned_data["status"]
+        workflow.set_status(
+            request.user,
+            found,
+            new_status,
+            expected_version=form.cleaned_data.get("version"),
+            request=request,
+            viewer=viewer,
+        )
+        return STATUS_DONE[new_status]
+
+    return _run(request, thread_uuid, work)
+
+
+@messaging_page
+@require_POST
+def add_note(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+    found, viewer = _practice_thread(request, thread_uuid)
+    form = NoteForm(request.POST, prefix="note")
+    if not form.is_valid():
+        if getattr(request, "htmx", False):
+            view = queries.thread_view(found, viewer)
+            context = {"thread": found, **panel_context(found, viewer, view, partial=True)}
+            context.update(note_form=form, panel_status="The note has no text.", panel_error=True)
+            return render(request, "messaging/_practice_panel.html", context)
+        return thread_page(request, found, viewer, note_form=form, status=400)
+
+    def work(found: Thread, viewer: Viewer) -> str:
+        from carethread.messaging import workflow
+
+        workflow.add_note(
+            request.user, found, form.cleaned_data["body"], request=request, viewer=viewer
+        )
+        return "The note was added."
+
+    return _run(request, thread_uuid, work)
