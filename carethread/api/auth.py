@@ -37,7 +37,8 @@ class TokenAuth(HttpBearer):
         if not tokens.looks_like_token(token):
             return None
         row = (
-            ApiToken.objects.select_related("user")
+            # The roles are read by almost every route: fetch them with the token.
+            ApiToken.objects.select_related("user__patient", "user__practitioner")
             .filter(token_hash=tokens.token_hash(token))
             .first()
         )

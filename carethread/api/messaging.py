@@ -13,7 +13,6 @@ of 201) and ``If-Match: <version>`` (replying, saving a draft: 409 ``stale`` whe
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -96,23 +95,14 @@ def _thread_out(thread: Thread, viewer: Viewer) -> dict[str, Any]:
 def _single_view(message: Message, viewer: Viewer) -> queries.MessageView:
     """What ``queries.thread_view`` shows of one message, for the answer to a send or retract."""
     practice = viewer.side_for(message.thread) == Side.PRACTICE
-    hidden = message.is_retracted and not practice
-    files = Attachment.objects.filter(message=message).order_by("created_at", "pk")
-    return queries.MessageView(
-        message=message,
-        body=None if hidden else message.unseal("body_ct"),
-        readings=[] if hidden or message.readings_ct is None else _loads(message),
-        sender_label=queries.sender_label(message),
-        side=Side.PRACTICE
-        if message.sender_kind in ("practitioner", "system")
-        else message.sender_kind,
-        attachments=[] if hidden else [(a, a.unseal("filename_ct") or "") for a in files],
+    # A message just sent knows how many files it linked; skip the lookup when none.
+    linked = getattr(message, "attached", None)
+    files = (
+        []
+        if linked == 0
+        else Attachment.objects.filter(message=message).order_by("created_at", "pk")
     )
-
-
-def _loads(message: Message) -> list[dict[str, Any]]:
-    readings: list[dict[str, Any]] = json.loads(message.unseal("readings_ct") or "[]")
-    return readings
+    return queries.message_view(message, practice, files)
 
 
 def _message_out(message: Message, viewer: Viewer) -> dict[str, Any]:

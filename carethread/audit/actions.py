@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import models, transaction
@@ -146,7 +147,9 @@ def record(
     patient_id = getattr(patient, "pk", patient)
     if actor_label is None:
         actor_label = str(actor.uuid) if actor is not None else "system"
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: nothing here is retried.
+    in_caller = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_caller else transaction.atomic():
         head = _lock_head()
         fields: dict[str, Any] = {
             "seq": head.last_seq + 1,

@@ -17,6 +17,7 @@ The rule (security.md, "Authorisation"):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -32,16 +33,36 @@ from carethread.messaging.models import Attachment, Side, Thread
 
 @dataclass
 class Viewer:
-    """What a signed-in user may act as, read once per request (four small queries)."""
+    """What a signed-in user may act as. Read once per request: the memberships at once, the
+    representations and pools on first use (a practice user's thread lookup needs neither)."""
 
     user: Any
     patient: Patient | None = None
-    # Patient id -> the representative row that is valid now.
-    representing: dict[int, Representative] = field(default_factory=dict)
     practitioner: Practitioner | None = None
     # Organisation id -> role ("clinician" / "staff") of the active memberships.
     memberships: dict[int, str] = field(default_factory=dict)
-    pool_ids: frozenset[int] = frozenset()
+
+    @cached_property
+    def representing(self) -> dict[int, Representative]:
+        """Patient id -> the representative row that is valid now."""
+        if self.user is None:
+            return {}
+        now = timezone.now()
+        return {
+            rep.patient_id: rep
+            for rep in Representative.objects.filter(user=self.user).select_related("patient")
+            if rep.is_valid_at(now)
+        }
+
+    @cached_property
+    def pool_ids(self) -> frozenset[int]:
+        if self.practitioner is None or not self.memberships:
+            return frozenset()
+        return frozenset(
+            self.practitioner.pools.filter(
+                active=True, organization_id__in=list(self.memberships)
+            ).values_list("pk", flat=True)
+        )
 
     @property
     def is_practice(self) -> bool:
@@ -69,12 +90,6 @@ def viewer_for(user: Any) -> Viewer:
     if not user.is_active or getattr(user, "blocked_at", None) is not None:
         return Viewer(user=None)
     viewer = Viewer(user=user, patient=roles.patient_of(user))
-    now = timezone.now()
-    viewer.representing = {
-        rep.patient_id: rep
-        for rep in Representative.objects.filter(user=user).select_related("patient")
-        if rep.is_valid_at(now)
-    }
     practitioner = roles.practitioner_of(user)
     if practitioner is not None and practitioner.active:
         viewer.memberships = dict(
@@ -84,11 +99,6 @@ def viewer_for(user: Any) -> Viewer:
         )
         if viewer.memberships:
             viewer.practitioner = practitioner
-            viewer.pool_ids = frozenset(
-                practitioner.pools.filter(
-                    active=True, organization_id__in=list(viewer.memberships)
-                ).values_list("pk", flat=True)
-            )
     return viewer
 
 
@@ -124,7 +134,9 @@ def may_see(viewer: Viewer, thread: Thread) -> bool:
     if viewer.user is None:
         return False
     if viewer.practitioner is not None and thread.organization_id in viewer.memberships:
-        if thread.pool_id in viewer.pool_ids or thread.assignee_id == viewer.practitioner.pk:
+        if thread.assignee_id == viewer.practitioner.pk:
+            return True
+        if thread.pool_id is not None and thread.pool_id in viewer.pool_ids:
             return True
         if thread.members.filter(user=viewer.user, side=Side.PRACTICE).exists():
             return True

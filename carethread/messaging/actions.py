@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -231,6 +231,7 @@ def post_message(
     client_key: str | None = None,
     request: Any = None,
     now: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Message:
     """Write one message with its recipients, attachments, inbox rows, notifications and
     audit entry. Runs in the caller's transaction (callers hold ``transaction.atomic``)."""
@@ -267,6 +268,7 @@ def post_message(
     else:
         message.save(force_insert=True)
     Recipient.objects.bulk_create(addressees.recipient_rows(message))
+    message.attached = len(attachment_ids)  # type: ignore[attr-defined]
     if attachment_ids:
         if len(attachment_ids) > settings.CARETHREAD_ATTACHMENT_MAX_COUNT:
             raise MessagingError("too_many_attachments")
@@ -292,7 +294,13 @@ def post_message(
     elif sender_kind == Message.SenderKind.PRACTITIONER:
         updates["awaiting_reply_since"] = None
         updates["reply_due_at"] = None
-    Thread.objects.filter(pk=thread.pk).update(**updates)
+    guarded = Thread.objects.filter(pk=thread.pk).exclude(status=Thread.Status.CLOSED)
+    if expected_version is not None:
+        guarded = guarded.filter(version=expected_version)
+    if not guarded.update(**updates):
+        # Closed or changed since the caller loaded it: everything written so far rolls back.
+        current = Thread.objects.filter(pk=thread.pk).values_list("status", flat=True).first()
+        raise MessagingError("thread_closed" if current == Thread.Status.CLOSED else "stale")
     thread.version += 1
     for name, value in updates.items():
         if name != "version":
@@ -314,9 +322,11 @@ def post_message(
         # Automatic replies are for the patient side; they are not practice work.
         readers = readers.exclude(side=Side.PRACTICE)
     if author is not None:
-        readers.exclude(user=author).update(unread=F("unread") + 1, last_message_at=now)
-        ThreadMember.objects.filter(thread=thread, user=author).update(
-            last_message_at=now, last_read_at=now
+        # One statement: the author has read what they wrote, everyone else has one more.
+        readers.update(
+            unread=Case(When(user=author, then=F("unread")), default=F("unread") + 1),
+            last_read_at=Case(When(user=author, then=Value(now)), default=F("last_read_at")),
+            last_message_at=now,
         )
     else:
         readers.update(unread=F("unread") + 1, last_message_at=now)
@@ -328,6 +338,7 @@ def post_message(
             message.uuid,
             notify,
             practice_name=thread.organization.name,
+            return_ids=False,
         )
     audit.record(
         MESSAGE_SEND,
@@ -605,24 +616,25 @@ def reply(
     check_rate(user, now)
     if in_response_to is not None and in_response_to.thread_id != thread.pk:
         raise MessagingError("bad_request")
+    # Checked here on the thread as loaded, and again by the guarded update in ``post_message``
+    # (a thread closed or changed meanwhile rolls the reply back).
+    if expected_version is not None and thread.version != expected_version:
+        raise MessagingError("stale")
+    if thread.status == Thread.Status.CLOSED:
+        raise MessagingError("thread_closed")
     with transaction.atomic():
-        locked = Thread.objects.select_for_update().get(pk=thread.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise MessagingError("stale")
-        if locked.status == Thread.Status.CLOSED:
-            raise MessagingError("thread_closed")
         patient = thread.patient
         if side == Side.PRACTICE:
             check_on_behalf(viewer, thread.organization, on_behalf_of)
             message = _practice_reply(
                 viewer, thread, body, in_response_to, on_behalf_of, attachments, readings_json,
-                client_key, request, now,
+                client_key, request, now, expected_version,
             )  # fmt: skip
         else:
             if on_behalf_of is not None:
                 raise MessagingError("on_behalf_not_allowed")
             window = dt.timedelta(days=thread.organization.reply_window_days)
-            if now > locked.last_message_at + window:
+            if now > thread.last_message_at + window:
                 raise MessagingError("reply_window_closed")
             if not thread.organization.messaging_enabled:
                 raise MessagingError("messaging_disabled")
@@ -647,6 +659,7 @@ def reply(
                 client_key=client_key,
                 request=request,
                 now=now,
+                expected_version=expected_version,
             )
             triage.after_patient_message(thread, message, new_thread=False)
     return message
@@ -663,6 +676,7 @@ def _practice_reply(
     client_key: str | None,
     request: Any,
     now: dt.datetime,
+    expected_version: int | None,
 ) -> Message:
     assert viewer.practitioner is not None
     addressees = Addressees()
@@ -691,6 +705,7 @@ def _practice_reply(
         client_key=client_key,
         request=request,
         now=now,
+        expected_version=expected_version,
     )
     return message
 
@@ -704,7 +719,7 @@ def _latest(thread: Thread, *, practice_side: bool) -> Message | None:
         messages = messages.filter(
             sender_kind__in=[Message.SenderKind.PATIENT, Message.SenderKind.REPRESENTATIVE]
         )
-    return messages.order_by("-sent_at", "-pk").first()
+    return messages.only("id", "uuid", "thread_id").order_by("-sent_at", "-pk").first()
 
 
 def _practice_participants(thread: Thread) -> tuple[list[Practitioner], list[CareTeamPool]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -231,6 +232,27 @@ def sender_label(message: Message) -> str:
     return "Automatic message"
 
 
+def message_view(message: Message, practice: bool, files: Iterable[Attachment]) -> MessageView:
+    """One message as a reader sees it: a retraction hides the content from the patient side
+    (the practice still sees what was retracted, marked as such)."""
+    hidden = message.is_retracted and not practice
+    readings = (
+        []
+        if hidden or message.readings_ct is None
+        else json.loads(message.unseal("readings_ct") or "[]")
+    )
+    return MessageView(
+        message=message,
+        body=None if hidden else message.unseal("body_ct"),
+        readings=readings,
+        sender_label=sender_label(message),
+        side=Side.PRACTICE
+        if message.sender_kind in ("practitioner", "system")
+        else message.sender_kind,
+        attachments=[] if hidden else [(a, a.unseal("filename_ct") or "") for a in files],
+    )
+
+
 def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
     """Everything the thread page shows, for a thread that passed ``access_thread``."""
     side = viewer.side_for(thread) or Side.PRACTICE
@@ -248,25 +270,7 @@ def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
         )
         .order_by("sent_at", "pk")
     )
-    views = []
-    for message in messages:
-        hidden = message.is_retracted and not practice
-        views.append(
-            MessageView(
-                message=message,
-                body=None if hidden else message.unseal("body_ct"),
-                readings=[]
-                if hidden or message.readings_ct is None
-                else json.loads(message.unseal("readings_ct") or "[]"),
-                sender_label=sender_label(message),
-                side=Side.PRACTICE
-                if message.sender_kind in ("practitioner", "system")
-                else message.sender_kind,
-                attachments=[]
-                if hidden
-                else [(a, a.unseal("filename_ct") or "") for a in message.attachments.all()],
-            )
-        )
+    views = [message_view(message, practice, message.attachments.all()) for message in messages]
     notes: list[tuple[Note, str]] = []
     if practice:
         notes = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
@@ -32,21 +33,27 @@ def enqueue(
     *,
     subject_type: str = "message",
     practice_name: str = "",
+    return_ids: bool = True,
 ) -> list[int]:
-    """Record one notification per recipient, with its delivery task, in the CALLER's
+    """Record one notification per recipient, with a delivery task, in the CALLER's
     transaction; idempotent.
 
     A (kind, subject_id, recipient) that already has a row is left alone, so enqueueing the
-    same thing twice notifies nobody twice. New rows are due at once and each gets one queued
-    delivery task (``tasks.schedule``) in the same transaction: a rolled-back caller leaves
+    same thing twice notifies nobody twice. New rows are due at once and share one queued
+    ``deliver_subject`` task written in the same transaction: a rolled-back caller leaves
     neither a row nor a task, a committed one always leaves both. Returns the ids of the rows
-    for these recipients, new or existing.
+    for these recipients, new or existing (``return_ids=False`` saves that query).
     """
     recipient_ids = sorted({getattr(r, "pk", r) for r in recipients})
     if not recipient_ids:
         return []
     now = timezone.now()
-    with transaction.atomic():
+    mine = Notification.objects.filter(
+        kind=kind, subject_id=subject_id, recipient_id__in=recipient_ids
+    )
+    # ON CONFLICT DO NOTHING cannot fail on a duplicate: no savepoint in a caller's transaction.
+    in_caller = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_caller else transaction.atomic():
         Notification.objects.bulk_create(
             [
                 Notification(
@@ -62,14 +69,11 @@ def enqueue(
             ],
             ignore_conflicts=True,
         )
-        rows = list(
-            Notification.objects.filter(
-                kind=kind, subject_id=subject_id, recipient_id__in=recipient_ids
-            ).values_list("id", "task_id")
-        )
+        task_id = tasks.schedule_subject(kind, subject_id)
         # Rows committed earlier already have their task; the ones just inserted have none.
-        tasks.schedule(sorted(nid for nid, task_id in rows if task_id is None))
-    return sorted(nid for nid, _ in rows)
+        if not mine.filter(task_id__isnull=True).update(task_id=task_id):
+            tasks.discard(task_id)
+    return sorted(mine.values_list("id", flat=True)) if return_ids else []
 
 
 def kinds_for(user: Any) -> list[str]:

@@ -273,7 +273,7 @@ def settle_abandoned_tasks() -> int:
     cutoff = timezone.now() - 2 * lease()
     abandoned = DBTaskResult.objects.filter(
         status=TaskResultStatus.RUNNING,
-        task_path=tasks.deliver_notification.module_path,
+        task_path__in=[tasks.deliver_notification.module_path, tasks.deliver_subject.module_path],
         started_at__lt=cutoff,
     )
     count = 0

@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 
 from carethread.notifications import delivery, tasks
 
-DELIVERY_TASK = tasks.deliver_notification.module_path
+DELIVERY_TASKS = (tasks.deliver_notification.module_path, tasks.deliver_subject.module_path)
 
 
 class TaskRunner(Worker):
@@ -36,8 +36,11 @@ class TaskRunner(Worker):
         self.tasks_run += 1
         if db_task_result.status != TaskResultStatus.SUCCESSFUL:
             outcome = "task_failed"
-        elif db_task_result.task_path == DELIVERY_TASK:
-            outcome = str(db_task_result.return_value)
+        elif db_task_result.task_path in DELIVERY_TASKS:
+            value = db_task_result.return_value
+            for outcome in value if isinstance(value, list) else [value]:
+                self.counts[str(outcome)] += 1
+            return
         else:
             outcome = "task_done"
         self.counts[outcome] += 1

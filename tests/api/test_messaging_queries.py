@@ -20,18 +20,18 @@ pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-# token, the viewer (patient, representatives, practitioner, memberships, pools), then:
-INBOX_MINE = 6 + 2  # the page of inbox rows (one join), the unread total
-INBOX_ALL = 6 + 3  # the page of threads, the caller's unread counts for it, the unread total
+# The token with the caller's patient and practitioner rows (one join), then the viewer's
+# memberships; a practice user's representations and pools are read only when needed.
+INBOX_MINE = 2 + 3  # representations (the rights re-check), the page of rows, the unread total
+INBOX_ALL = 2 + 5  # + representations, pools, the page of threads, unread counts, unread total
 # + the thread (the caller is its assignee: no participation check), messages (senders
-# joined), their attachments, notes, and the audit entry (2 savepoints, chain head, actor's
-# role, insert, head update, 2 releases)
-THREAD_VIEW = 6 + 12
-THREAD_VIEW_PATIENT = 4 + 10  # no practice memberships, no notes
-# Reply by the clinician: the gate, the rate check, the locked thread, the message with its
-# recipients, inbox rows, notifications and their tasks, the audit entry, and the answer's
-# attachment list.
-REPLY = 33
+# joined), their attachments, notes, and the audit entry (chain head, insert, head update)
+THREAD_VIEW = 2 + 10
+THREAD_VIEW_PATIENT = 1 + 8  # the token only (no memberships), no notes
+# Reply by the clinician: the gate, the rate check, the representatives, the latest patient
+# message, the message with its recipients, the guarded thread update, inbox rows (insert,
+# one update), the notifications with their one task, and the audit entry.
+REPLY = 20
 
 
 @pytest.fixture

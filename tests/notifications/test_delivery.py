@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 KIND = actions.KIND_MESSAGE_NEW
 State = Notification.State
 DELIVERY_TASK = tasks.deliver_notification.module_path
+SUBJECT_TASK = tasks.deliver_subject.module_path
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +34,13 @@ def _one(user, subject_id, **kw):
 
 
 def _tasks_for(nid):
+    """Tasks that deliver this notification: its own, or its subject's."""
+    row = Notification.objects.get(id=nid)
+    subject = [row.kind, str(row.subject_id)]
     return [
         r
-        for r in DBTaskResult.objects.filter(task_path=DELIVERY_TASK)
-        if r.args_kwargs["args"] == [nid]
+        for r in DBTaskResult.objects.filter(task_path__in=[DELIVERY_TASK, SUBJECT_TASK])
+        if r.args_kwargs["args"] in ([nid], subject)
     ]
 
 
@@ -47,13 +51,14 @@ def _make_due(nid):
 # -- queueing ------------------------------------------------------------------------------------
 
 
-def test_enqueue_queues_one_delivery_task_per_new_row(patient_user, message_id):
+def test_enqueue_queues_one_delivery_task_per_new_subject(patient_user, message_id):
     nid = _one(patient_user, message_id)
     [task] = _tasks_for(nid)
     row = Notification.objects.get(id=nid)
     assert row.task_id == task.id
     assert task.status == "READY" and task.queue_name == tasks.QUEUE
-    assert task.args_kwargs == {"args": [nid], "kwargs": {}}  # the id only, nothing else
+    # A kind and a uuid only, nothing else.
+    assert task.args_kwargs == {"args": [KIND, str(message_id)], "kwargs": {}}
     # Enqueueing the same notification again queues nothing more.
     assert actions.enqueue(KIND, message_id, [patient_user]) == [nid]
     assert len(_tasks_for(nid)) == 1

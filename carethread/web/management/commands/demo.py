@@ -15,14 +15,6 @@ from carethread.core.models import Organization, Patient, Practitioner, Represen
 from carethread.web import demo
 
 ENROL_MRN = "RFM-1005"
-POOLS = [
-    ("Refills", "Prescription refill requests", ["pr-okafor", "pr-rivera"]),
-    (
-        "Front desk",
-        "Appointments, billing and other administrative questions",
-        ["pr-baker", "pr-okafor"],
-    ),
-]
 
 
 class Command(BaseCommand):
@@ -42,7 +34,7 @@ class Command(BaseCommand):
         import_resources(demo.resources(timezone.localdate()), origin="demo")
         practitioners = {p.source_key: p for p in Practitioner.objects.all()}
         org = Organization.objects.get(tin=demo.DEMO_TIN)
-        for name, description, members in POOLS:
+        for name, description, members in demo.POOLS:
             core_actions.create_pool(
                 org,
                 name=name,
@@ -64,6 +56,8 @@ class Command(BaseCommand):
         rivera = Practitioner.objects.get(source_key="Practitioner/pr-rivera")
         membership = rivera.memberships.get(organization=org)
         account_actions.set_practice_admin(membership, True, actor=None)
+        # Message history last, so the threads land in the inboxes of the logins above.
+        import_resources(demo.message_resources(timezone.localdate()), origin="demo")
 
     def _print_enrolment_code(self) -> None:
         patient = Patient.objects.get(mrn=ENROL_MRN)
