@@ -22,13 +22,13 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from carethread.accounts import roles
 from carethread.core.models import Membership, Patient, Practitioner, Representative
-from carethread.messaging.models import Attachment, Side, Thread
+from carethread.messaging.models import Attachment, Side, Thread, ThreadMember
 
 
 @dataclass
@@ -138,7 +138,10 @@ def may_see(viewer: Viewer, thread: Thread) -> bool:
             return True
         if thread.pool_id is not None and thread.pool_id in viewer.pool_ids:
             return True
-        if thread.members.filter(user=viewer.user, side=Side.PRACTICE).exists():
+        taking_part = getattr(thread, "viewer_takes_part", None)  # set by ``access_thread``
+        if taking_part is None:
+            taking_part = thread.members.filter(user=viewer.user, side=Side.PRACTICE).exists()
+        if taking_part:
             return True
     return viewer.side_for(thread) in (Side.PATIENT, Side.REPRESENTATIVE)
 
@@ -148,10 +151,18 @@ def access_thread(
 ) -> tuple[Thread, Viewer]:
     """The thread ``thread_uuid`` if ``user`` may see it, else ``Http404`` (same for missing)."""
     viewer = viewer or viewer_for(user)
+    threads = Thread.objects.select_related("organization", "patient__user", "pool", "assignee")
+    if viewer.practitioner is not None:
+        # Whether a practice user takes part, in the same query (read by ``may_see``).
+        threads = threads.annotate(
+            viewer_takes_part=Exists(
+                ThreadMember.objects.filter(
+                    thread=OuterRef("pk"), user=viewer.user, side=Side.PRACTICE
+                )
+            )
+        )
     try:
-        thread = Thread.objects.select_related(
-            "organization", "patient__user", "pool", "assignee"
-        ).get(uuid=thread_uuid)
+        thread = threads.get(uuid=thread_uuid)
     except (Thread.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if not may_see(viewer, thread):

@@ -48,12 +48,12 @@ def enqueue(
     if not recipient_ids:
         return []
     now = timezone.now()
-    mine = Notification.objects.filter(
-        kind=kind, subject_id=subject_id, recipient_id__in=recipient_ids
-    )
     # ON CONFLICT DO NOTHING cannot fail on a duplicate: no savepoint in a caller's transaction.
     in_caller = transaction.get_connection().in_atomic_block
     with nullcontext() if in_caller else transaction.atomic():
+        # The task first, so that the new rows carry its id. Rows that existed already keep
+        # theirs; a task that finds nothing pending ends at once.
+        task_id = tasks.schedule_subject(kind, subject_id)
         Notification.objects.bulk_create(
             [
                 Notification(
@@ -64,16 +64,19 @@ def enqueue(
                     practice_name=practice_name[:200],
                     created_at=now,
                     next_attempt_at=now,
+                    task_id=task_id,
                 )
                 for rid in recipient_ids
             ],
             ignore_conflicts=True,
         )
-        task_id = tasks.schedule_subject(kind, subject_id)
-        # Rows committed earlier already have their task; the ones just inserted have none.
-        if not mine.filter(task_id__isnull=True).update(task_id=task_id):
-            tasks.discard(task_id)
-    return sorted(mine.values_list("id", flat=True)) if return_ids else []
+    if not return_ids:
+        return []
+    return sorted(
+        Notification.objects.filter(
+            kind=kind, subject_id=subject_id, recipient_id__in=recipient_ids
+        ).values_list("id", flat=True)
+    )
 
 
 def kinds_for(user: Any) -> list[str]:

@@ -65,10 +65,3 @@ def schedule(notification_ids: Iterable[int], *, run_after: dt.datetime | None =
         rows.append(Notification(id=notification_id, task_id=result.id))
     if rows:
         Notification.objects.bulk_update(rows, ["task_id"])
-
-
-def discard(task_id: str) -> None:
-    """Drop a queued task that has nothing to do (in the caller's transaction)."""
-    from django_tasks_db.models import DBTaskResult
-
-    DBTaskResult.objects.filter(id=task_id).delete()

@@ -30,8 +30,8 @@ THREAD_VIEW = 2 + 10
 THREAD_VIEW_PATIENT = 1 + 8  # the token only (no memberships), no notes
 # Reply by the clinician: the gate, the rate check, the representatives, the latest patient
 # message, the message with its recipients, the guarded thread update, inbox rows (insert,
-# one update), the notifications with their one task, and the audit entry.
-REPLY = 20
+# one update), the delivery task and the notifications, and the audit entry.
+REPLY = 19
 
 
 @pytest.fixture

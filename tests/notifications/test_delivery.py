@@ -59,9 +59,9 @@ def test_enqueue_queues_one_delivery_task_per_new_subject(patient_user, message_
     assert task.status == "READY" and task.queue_name == tasks.QUEUE
     # A kind and a uuid only, nothing else.
     assert task.args_kwargs == {"args": [KIND, str(message_id)], "kwargs": {}}
-    # Enqueueing the same notification again queues nothing more.
+    # Enqueueing the same notification again adds no row and leaves the row's task alone.
     assert actions.enqueue(KIND, message_id, [patient_user]) == [nid]
-    assert len(_tasks_for(nid)) == 1
+    assert Notification.objects.get(id=nid).task_id == task.id
 
 
 def test_rolled_back_caller_leaves_neither_row_nor_task(patient_user, message_id):
