@@ -281,3 +281,157 @@ def _encounters(today: dt.date, tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# -- message threads -------------------------------------------------------------------------------
+
+CATEGORY_SYSTEM = "urn:carethread:message-category"
+MESSAGE_SYSTEM = "urn:carethread:demo:message"
+ON_BEHALF_OF = "urn:carethread:on-behalf-of"
+# Care-team pools of Riverside: name, description, members.
+POOLS = [
+    ("Refills", "Prescription refill requests", ["pr-okafor", "pr-rivera"]),
+    (
+        "Front desk",
+        "Appointments, billing and other administrative questions",
+        ["pr-baker", "pr-okafor"],
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DemoMessage:
+    ident: str
+    about: str  # the patient
+    days_ago: int
+    time: str  # local "HH:MM"
+    sender: str  # "Patient/pt-lopez", ...
+    recipients: tuple[str, ...]
+    text: str
+    subject: str = ""  # the thread's topic (first message only)
+    category: str = ""
+    answers: str = ""  # ident of the message this one answers
+    on_behalf_of: str = ""  # practitioner id
+
+
+# The demo's conversations in story order (see ``message_resources``).
+MESSAGES = [
+    # An answered question (Maria Lopez and Dr. Rivera).
+    DemoMessage(
+        "msg-01", "pt-lopez", 21, "19:40", "Patient/pt-lopez", ("Practitioner/pr-rivera",),
+        "Hello Dr. Rivera, my home blood pressure readings have been around 150/95 in the "
+        "mornings this week. Should I change anything before my next appointment?",
+        subject="Blood pressure readings", category="medical",
+    ),
+    DemoMessage(
+        "msg-02", "pt-lopez", 20, "08:55", "Practitioner/pr-rivera", ("Patient/pt-lopez",),
+        "Hi Maria, thank you for the readings. Please keep taking your medication and log "
+        "your readings for one more week; we will review them at your visit. Dr. Rivera",
+        answers="msg-01",
+    ),
+    # A question still waiting for an answer (Robert Smith).
+    DemoMessage(
+        "msg-03", "pt-smith", 2, "21:10", "Patient/pt-smith", ("Practitioner/pr-rivera",),
+        "Dr. Rivera, my knee is still swollen after the fall last week. Do I need an x-ray?",
+        subject="Knee still swollen", category="medical",
+    ),
+    # A proxy conversation: Jane Doe writes for her son Sam Doe; Dr. Park answers.
+    DemoMessage(
+        "msg-04", "pt-doe", 9, "07:15", "RelatedPerson/rp-jane-doe", ("Practitioner/pr-park",),
+        "Hello Dr. Park, Sam has had a dry cough for ten days, worse at night. No fever. "
+        "Should we bring him in?",
+        subject="Sam's cough", category="medical",
+    ),
+    DemoMessage(
+        "msg-05", "pt-doe", 8, "11:30", "Practitioner/pr-park", ("RelatedPerson/rp-jane-doe",),
+        "Hi Jane, a lingering cough after a cold is common. Please book a visit this week so "
+        "I can listen to his lungs. Dr. Park",
+        answers="msg-04",
+    ),
+    # Clinician to clinician, with the patient included (Dr. Rivera asks Dr. Chen).
+    DemoMessage(
+        "msg-06", "pt-lopez", 14, "10:05", "Practitioner/pr-rivera",
+        ("Practitioner/pr-chen", "Patient/pt-lopez"),
+        "Dr. Chen, could you review Maria's medication list before we increase her dose? "
+        "Maria, I have asked Dr. Chen for a second opinion.",
+        subject="Second opinion on medication", category="medical",
+    ),
+    DemoMessage(
+        "msg-07", "pt-lopez", 13, "16:20", "Practitioner/pr-chen",
+        ("Practitioner/pr-rivera", "Patient/pt-lopez"),
+        "Reviewed: the higher dose is fine with her other medications. Dr. Chen",
+        answers="msg-06",
+    ),
+    # A message to the Refills pool, answered by a nurse of the pool.
+    DemoMessage(
+        "msg-08", "pt-lopez", 6, "18:45", "Patient/pt-lopez", ("Group/pool-refills",),
+        "Hello, I have five days left of my lisinopril. Could you send a refill to my pharmacy?",
+        subject="Refill request", category="refill",
+    ),
+    DemoMessage(
+        "msg-09", "pt-lopez", 5, "09:10", "Practitioner/pr-okafor", ("Patient/pt-lopez",),
+        "Hi Maria, the refill was sent to your pharmacy this morning. Grace (nurse)",
+        answers="msg-08",
+    ),
+    # Staff writing on behalf of a clinician; the patient thanks them.
+    DemoMessage(
+        "msg-10", "pt-smith", 4, "14:00", "Practitioner/pr-okafor", ("Patient/pt-smith",),
+        "Hi Robert, your lab results from last week are normal. Dr. Rivera will go over them "
+        "at your next visit. Grace Okafor, for Dr. Rivera",
+        subject="Your lab results", category="medical", on_behalf_of="pr-rivera",
+    ),
+    DemoMessage(
+        "msg-11", "pt-smith", 4, "19:25", "Patient/pt-smith", ("Practitioner/pr-rivera",),
+        "Thank you, that is good news.", answers="msg-10",
+    ),
+]  # fmt: skip
+
+
+def message_resources(today: dt.date) -> list[dict[str, Any]]:
+    """The pools (FHIR Group) and message threads (FHIR Communication) of the demo, sent in the
+    weeks before ``today``; imported after the demo logins exist so they land in their inboxes."""
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    out: list[dict[str, Any]] = [
+        {
+            "resourceType": "Group",
+            "id": f"pool-{name.lower().replace(' ', '-')}",
+            "type": "practitioner",
+            "actual": True,
+            "name": name,
+            "managingEntity": _ref("Organization", "org-riverside"),
+            "member": [{"entity": _ref("Practitioner", m)} for m in members],
+        }
+        for name, _description, members in POOLS
+    ]
+    for number, item in enumerate(MESSAGES, start=1):
+        hour, minute = (int(part) for part in item.time.split(":"))
+        sent = dt.datetime.combine(
+            today - dt.timedelta(days=item.days_ago), dt.time(hour, minute), tzinfo=tz
+        )
+        resource: dict[str, Any] = {
+            "resourceType": "Communication",
+            "id": item.ident,
+            "identifier": [{"system": MESSAGE_SYSTEM, "value": f"DEMO-{number:03d}"}],
+            "status": "completed",
+            "subject": _ref("Patient", item.about),
+        }
+        if item.category:
+            resource["category"] = [
+                {"coding": [{"system": CATEGORY_SYSTEM, "code": item.category}]}
+            ]
+        if item.subject:
+            resource["topic"] = {"text": item.subject}
+        if item.answers:
+            resource["inResponseTo"] = [_ref("Communication", item.answers)]
+        resource.update(
+            sent=sent.isoformat(),
+            sender={"reference": item.sender},
+            recipient=[{"reference": r} for r in item.recipients],
+            payload=[{"contentString": item.text}],
+        )
+        if item.on_behalf_of:
+            resource["extension"] = [
+                {"url": ON_BEHALF_OF, "valueReference": _ref("Practitioner", item.on_behalf_of)}
+            ]
+        out.append(resource)
+    return out

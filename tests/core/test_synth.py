@@ -25,6 +25,8 @@ TYPES = [
     "Patient",
     "RelatedPerson",
     "Encounter",
+    "Group",
+    "Communication",
 ]
 POS_SYSTEM = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
 ZONE_OF_STATE = {state.code: zoneinfo.ZoneInfo(state.time_zone) for state in STATES}

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from carethread.core.models import (
+    CareTeamPool,
     Encounter,
     Location,
     Membership,
@@ -18,6 +19,7 @@ from carethread.core.models import (
     Representative,
 )
 from carethread.core.synth import build_network, write_dataset
+from carethread.messaging.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +35,8 @@ def test_synthetic_data_set_imports_completely_and_idempotently(tmp_path: Path) 
         "Patient": Patient.objects.count(),
         "RelatedPerson": Representative.objects.count(),
         "Encounter": Encounter.objects.count(),
+        "Group": CareTeamPool.objects.count(),
+        "Communication": Message.objects.count(),
     }
     assert imported == counts
     assert Location.objects.filter(pos_code__in=["21", "23"]).exists()

@@ -73,3 +73,56 @@ def test_printed_enrolment_code_enrols_the_patient(client):
     )
     assert response.status_code == 302
     assert Patient.objects.get(mrn="RFM-1005").user is not None
+
+
+DEMO_INBOXES = {
+    "maria.lopez@example.com": {
+        "Blood pressure readings",
+        "Second opinion on medication",
+        "Refill request",
+    },
+    "robert.smith@example.com": {"Knee still swollen", "Your lab results"},
+    "jane.doe@example.com": {"Sam's cough"},
+    "ana.rivera@riverside.example.org": {
+        "Blood pressure readings",
+        "Knee still swollen",
+        "Second opinion on medication",
+        "Refill request",
+        "Your lab results",
+    },
+    "ben.chen@riverside.example.org": {"Second opinion on medication"},
+    "grace.okafor@riverside.example.org": {"Refill request", "Your lab results"},
+}
+
+
+def test_demo_logins_see_their_message_threads():
+    from django.contrib.auth import get_user_model
+
+    from carethread.messaging import queries
+    from carethread.messaging.access import access_thread, viewer_for
+    from carethread.messaging.models import Message, Thread
+
+    _run_demo()
+    assert set(DEMO_INBOXES) == {login.email for login in demo.LOGINS}
+    for email, subjects in DEMO_INBOXES.items():
+        user = get_user_model().objects.get(email=email)
+        rows = queries.inbox(viewer_for(user), box="mine")
+        assert {row.subject for row in rows} == subjects, email
+        for row in rows:
+            access_thread(user, row.thread.uuid)
+    by_subject = {t.unseal("subject_ct"): t for t in Thread.objects.all()}
+    assert by_subject["Knee still swollen"].awaiting_reply_since is not None  # unanswered
+    assert by_subject["Blood pressure readings"].awaiting_reply_since is None  # answered
+    proxy = Message.objects.get(thread=by_subject["Sam's cough"], sender_kind="representative")
+    assert proxy.sender_representative.email == "jane.doe@example.com"
+    staff = Message.objects.get(thread=by_subject["Your lab results"], on_behalf_of__isnull=False)
+    assert (staff.sender_practitioner.family_name, staff.on_behalf_of.family_name) == (
+        "Okafor",
+        "Rivera",
+    )
+    clinical = by_subject["Second opinion on medication"]
+    assert (clinical.kind, clinical.includes_patient) == ("clinical", True)
+    assert by_subject["Refill request"].pool.name == "Refills"
+    # The pools made by the demo are the ones the messages address (no duplicates).
+    assert CareTeamPool.objects.count() == 2
+    assert CareTeamPool.objects.get(name="Refills").description == "Prescription refill requests"

@@ -187,7 +187,10 @@ def encounters(network: Network) -> Iterator[Resource]:
 
 
 def default_writers() -> list[ResourceWriter]:
-    """The writers of the base data set, in dependency order."""
+    """The writers of the data set, in dependency order: the practices, their people and
+    visits, then the care-team pools and the year's secure messages (``messages``)."""
+    from carethread.core.synth import messages
+
     return [
         ResourceWriter("Organization", lambda n: len(n.organizations), organizations),
         ResourceWriter("Location", lambda n: len(n.locations), locations),
@@ -200,4 +203,6 @@ def default_writers() -> list[ResourceWriter]:
         ResourceWriter("Patient", lambda n: len(n.patients), patients),
         ResourceWriter("RelatedPerson", lambda n: len(n.representatives), related_persons),
         ResourceWriter("Encounter", lambda n: len(n.encounters), encounters),
+        ResourceWriter("Group", messages.group_count, messages.groups),
+        ResourceWriter("Communication", lambda n: None, messages.communications),
     ]
