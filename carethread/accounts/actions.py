@@ -75,6 +75,7 @@ def create_user(
             for rep in reps:
                 rep.user = user
             roles.append("representative")
+        _add_inbox_rows(user, patient, reps)
         record(
             codes.USER_CREATED,
             actor=actor,
@@ -84,6 +85,17 @@ def create_user(
             details={"roles": roles, "representations": len(reps)},
         )
     return user
+
+
+def _add_inbox_rows(user: User, patient: Patient | None, reps: Iterable[Representative]) -> None:
+    """Threads that existed before the login (imported history) appear in its inbox."""
+    from carethread.messaging.actions import add_inbox_rows
+    from carethread.messaging.models import Side
+
+    if patient is not None:
+        add_inbox_rows(user, patient, side=Side.PATIENT)
+    for rep in reps:
+        add_inbox_rows(user, rep.patient, side=Side.REPRESENTATIVE)
 
 
 def create_invitation(
@@ -231,8 +243,10 @@ def _link_enrolled_user(
         )
     elif rep is not None:
         Representative.objects.filter(pk=rep.pk).update(user=user)
+        _add_inbox_rows(user, None, [rep])
     else:
         Patient.objects.filter(pk=patient.pk).update(user=user)
+        _add_inbox_rows(user, patient, [])
     inv.used_at = timezone.now()
     inv.save(update_fields=["used_at"])
     record(

@@ -741,6 +741,24 @@ def _practice_participants(thread: Thread) -> tuple[list[Practitioner], list[Car
     return list(Practitioner.objects.filter(pk__in=ids, active=True)), pools
 
 
+# -- logins linked to a patient later ------------------------------------------------------------
+
+
+def add_inbox_rows(user: Any, patient: Patient, *, side: str) -> int:
+    """Inbox rows for the threads about ``patient`` that a login just linked to the patient
+    (enrolment, a new representative) may read: every thread that includes the patient side,
+    and for a representative those not kept private. History counts as read. Runs in the
+    caller's transaction; returns how many rows were added."""
+    threads = Thread.objects.filter(patient=patient, includes_patient=True)
+    if side == Side.REPRESENTATIVE:
+        threads = threads.filter(private_from_representatives=False)
+    rows = [
+        ThreadMember(thread_id=pk, user=user, side=side, last_message_at=last, last_read_at=last)
+        for pk, last in threads.values_list("pk", "last_message_at")
+    ]
+    return len(ThreadMember.objects.bulk_create(rows, ignore_conflicts=True))
+
+
 # -- reading and retracting ----------------------------------------------------------------------
 
 
