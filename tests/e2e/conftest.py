@@ -71,6 +71,11 @@ def totp():
     """RFC 6238 code (SHA-1, 30 s, 6 digits) for a base32 secret, as an authenticator app shows."""
 
     def code(secret: str) -> str:
+        # A code read in the last seconds of its 30-second step may reach the server in the
+        # next one (no tolerance there): wait for a fresh step instead.
+        left = 30 - time.time() % 30
+        if left < 4:
+            time.sleep(left + 0.1)
         counter = int(time.time() // 30)
         key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
         mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
