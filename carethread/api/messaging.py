@@ -39,7 +39,7 @@ from carethread.api.messaging_schemas import (
     StartIn,
     ThreadViewOut,
 )
-from carethread.api.schemas import Error
+from carethread.api.schemas import Error, Invalid
 from carethread.core.models import Membership, Organization
 from carethread.messaging import actions, attachments, drafts, queries, rules
 from carethread.messaging.access import Viewer, access_attachment, access_thread, viewer_for
@@ -48,7 +48,14 @@ from carethread.messaging.models import Attachment, Message, Side, Thread, Threa
 
 router = Router(tags=["messaging"])
 
-REFUSED: dict[int, Any] = {400: Refusal, 401: Error, 403: Refusal, 404: Error, 409: Refusal}
+REFUSED: dict[int, Any] = {
+    400: Refusal,
+    401: Error,
+    403: Refusal,
+    404: Error,
+    409: Refusal,
+    422: Invalid,
+}
 SENT: dict[int, Any] = {200: SentOut, 201: SentOut, 429: Refusal, **REFUSED}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 VERSION = re.compile(r'^(?:W/)?(?:"(\d{1,9})"|(\d{1,9}))$')
@@ -138,7 +145,9 @@ def _sent(user: Any, message: Message, viewer: Viewer, *, thread: Thread | None 
 # -- threads ---------------------------------------------------------------------------------
 
 
-@router.get("/threads", response={200: InboxOut, 401: Error}, summary="The inbox")
+@router.get(
+    "/threads", response={200: InboxOut, 401: Error, 422: Invalid}, summary="The inbox"
+)
 def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
     viewer = viewer_for(_user(request))
     before = filters.before
@@ -223,7 +232,7 @@ def start_thread(
 
 @router.get(
     "/threads/{thread_uuid}",
-    response={200: ThreadViewOut, 401: Error, 404: Error},
+    response={200: ThreadViewOut, 401: Error, 404: Error, 422: Invalid},
     summary="One conversation (audited)",
 )
 def get_thread(request: HttpRequest, thread_uuid: UUID) -> Any:
@@ -338,7 +347,7 @@ def content_disposition(filename: str) -> str:
 
 @router.get(
     "/attachments/{attachment_uuid}",
-    response={401: Error, 404: Error},
+    response={401: Error, 404: Error, 422: Invalid},
     openapi_extra=BINARY,
     summary="Download a file (audited)",
 )
@@ -364,7 +373,7 @@ def download(request: HttpRequest, attachment_uuid: UUID) -> Any:
 
 @router.get(
     "/recipients",
-    response={200: RecipientsOut, 401: Error, 404: Error},
+    response={200: RecipientsOut, 401: Error, 404: Error, 422: Invalid},
     summary="Whom the caller may write to about a patient",
 )
 def recipients(request: HttpRequest, patient: UUID) -> Any:
@@ -456,7 +465,9 @@ def update_draft(
 
 
 @router.delete(
-    "/drafts/{draft_uuid}", response={204: None, 401: Error, 404: Error}, summary="Delete a draft"
+    "/drafts/{draft_uuid}",
+    response={204: None, 401: Error, 404: Error, 422: Invalid},
+    summary="Delete a draft",
 )
 def delete_draft(request: HttpRequest, draft_uuid: UUID) -> Any:
     user = _user(request)

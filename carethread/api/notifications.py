@@ -14,7 +14,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, StrictBool
 
-from carethread.api.schemas import Error
+from carethread.api.schemas import Error, Invalid
 from carethread.notifications import actions
 
 router = Router(tags=["notifications"])
@@ -43,7 +43,7 @@ def get_preferences(request: HttpRequest) -> Any:
 
 @router.put(
     "/me/notifications",
-    response={200: NotificationPreferencesOut, 400: Error, 401: Error, 422: Error},
+    response={200: NotificationPreferencesOut, 400: Error, 401: Error, 422: Invalid},
     summary="Change the caller's email notification preferences",
 )
 def put_preferences(request: HttpRequest, payload: NotificationPreferencesIn) -> Any:

@@ -13,7 +13,7 @@ from ninja import Router
 
 from carethread.api import actions
 from carethread.api.models import ApiToken
-from carethread.api.schemas import Error, Me, TokenOut
+from carethread.api.schemas import Error, Invalid, Me, TokenOut
 from carethread.core.models import Membership, Patient, Representative
 
 router = Router(tags=["account"])
@@ -56,7 +56,7 @@ def list_tokens(request: HttpRequest) -> Any:
 
 @router.delete(
     "/tokens/{token_uuid}",
-    response={204: None, 401: Error, 403: Error, 404: Error},
+    response={204: None, 401: Error, 403: Error, 404: Error, 422: Invalid},
     summary="Revoke one of the caller's tokens",
 )
 def revoke_token(request: HttpRequest, token_uuid: UUID) -> Any:

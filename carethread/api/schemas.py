@@ -26,3 +26,15 @@ class TokenOut(Schema):
 
 class Error(Schema):
     detail: str
+
+
+class InvalidField(Schema):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class Invalid(Schema):
+    """422: input that does not fit the route's parameters or body (never the value sent)."""
+
+    detail: list[InvalidField]

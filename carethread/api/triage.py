@@ -20,7 +20,7 @@ from django.utils import timezone
 from ninja import Header, Router, Status
 
 from carethread.accounts.access import admin_organizations
-from carethread.api.schemas import Error
+from carethread.api.schemas import Error, Invalid
 from carethread.api.triage_schemas import (
     AssignIn,
     NoteIn,
@@ -51,7 +51,14 @@ from carethread.messaging.models import OutOfOffice, RoutingRule, Side, Template
 
 router = Router(tags=["triage"])
 
-REFUSED: dict[int, Any] = {400: Refusal, 401: Error, 403: Refusal, 404: Error, 409: Refusal}
+REFUSED: dict[int, Any] = {
+    400: Refusal,
+    401: Error,
+    403: Refusal,
+    404: Error,
+    409: Refusal,
+    422: Invalid,
+}
 
 
 def caller(request: HttpRequest) -> Any:
@@ -265,7 +272,7 @@ def add_note(request: HttpRequest, thread_uuid: UUID, payload: NoteIn) -> Any:
 
 @router.get(
     "/templates",
-    response={200: list[TemplateOut], 401: Error},
+    response={200: list[TemplateOut], 401: Error, 422: Invalid},
     summary="Templates of the caller's practices",
 )
 def list_templates(
@@ -347,7 +354,7 @@ def render_template(request: HttpRequest, template_uuid: UUID, thread: UUID) -> 
 
 @router.get(
     "/practices/{org_uuid}/settings",
-    response={200: PracticeSettingsOut, 401: Error, 404: Error},
+    response={200: PracticeSettingsOut, 401: Error, 404: Error, 422: Invalid},
     summary="A practice's messaging settings (practice administrators)",
 )
 def get_practice_settings(request: HttpRequest, org_uuid: UUID) -> Any:

@@ -1,7 +1,7 @@
 """Attachments: checking an upload's content, storing it encrypted, auditing downloads.
 
 A file is uploaded first (no message yet) and linked to a message when that message is sent
-(``actions.post_message``, which also enforces ``CARETHREAD_ATTACHMENT_MAX_COUNT``).
+(``posting.post_message``, which also enforces ``CARETHREAD_ATTACHMENT_MAX_COUNT``).
 
 What is accepted is decided by the bytes, never by the name or the client's content type:
 PDF, PNG, JPEG, GIF and TIFF by their magic numbers, and plain text (valid UTF-8, no NUL or

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from carethread.audit import actions as audit
 from carethread.core.models import CareTeamPool, Organization, Patient, Practitioner
-from carethread.messaging import actions
+from carethread.messaging import actions, posting
 from carethread.messaging.access import Viewer, access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, Draft, Message, Thread
@@ -211,8 +211,8 @@ def save_draft(
         raise MessagingError("bad_request")
     if category and category not in Category.values:
         raise MessagingError("bad_category")
-    subject = _draft_text(subject, actions.MAX_SUBJECT)
-    body = _draft_text(body, actions.MAX_BODY)
+    subject = _draft_text(subject, posting.MAX_SUBJECT)
+    body = _draft_text(body, posting.MAX_BODY)
     refs = clean_recipients(recipients)
     now = timezone.now()
     with transaction.atomic():

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from carethread.audit import actions as audit
 from carethread.core.models import Organization, Patient, Practitioner
-from carethread.messaging import actions, rules, templates
+from carethread.messaging import actions, posting, rules, templates
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message, Outreach
@@ -106,10 +106,10 @@ def preview(
     """Store an outreach in preview. The returned row carries ``summary`` (``OutreachSummary``:
     who can and cannot be messaged, and the sample rendered for the first reachable patient)."""
     viewer = _practice_viewer(user, organization)
-    actions.check_on_behalf(viewer, organization, on_behalf_of)
-    category = actions.clean_category(category)
-    subject = actions.clean_text(subject, limit=actions.MAX_SUBJECT)
-    body = actions.clean_text(body, limit=actions.MAX_BODY)
+    posting.check_on_behalf(viewer, organization, on_behalf_of)
+    category = posting.clean_category(category)
+    subject = posting.clean_text(subject, limit=posting.MAX_SUBJECT)
+    body = posting.clean_text(body, limit=posting.MAX_BODY)
     templates.check(subject, body)
     keys = _patient_keys(patients)
     if not keys:

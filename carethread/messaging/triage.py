@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from carethread.audit import actions as audit
 from carethread.core.models import CareTeamPool, Membership, Organization, Practitioner
-from carethread.messaging import templates
+from carethread.messaging import posting, templates
 from carethread.messaging.models import (
     Message,
     OutOfOffice,
@@ -201,11 +201,8 @@ def _automatic_sent(thread: Thread, key: str) -> bool:
 
 
 def _post_automatic(thread: Thread, answering: Message, body: str, key: str) -> Message:
-    # Imported here: ``actions`` imports this module.
-    from carethread.messaging import actions
-
-    addressees, _users = actions.patient_side_addressees(thread, thread.patient, timezone.now())
-    return actions.post_message(
+    addressees, _users = posting.patient_side_addressees(thread, thread.patient, timezone.now())
+    return posting.post_message(
         thread,
         sender_kind=Message.SenderKind.SYSTEM,
         body=body,

@@ -13,8 +13,8 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 
-from carethread.messaging.actions import MAX_BODY, MAX_SUBJECT
 from carethread.messaging.models import Category, Thread
+from carethread.messaging.posting import MAX_BODY, MAX_SUBJECT
 
 MAX_NOTE = 10_000
 

@@ -9,7 +9,7 @@ from django.test import Client
 from support.world import build_world
 
 from carethread.audit.models import AuditEvent
-from carethread.messaging import actions, attachments
+from carethread.messaging import actions, attachments, posting
 from carethread.messaging.models import Draft, Message, Thread, ThreadMember
 
 pytestmark = pytest.mark.django_db
@@ -208,7 +208,7 @@ def test_draft_about_a_patient_the_caller_cannot_write_about(world, patient):
 
 def test_too_long_draft_is_refused(world, patient):
     response = post_json(
-        patient, "/api/drafts", new_thread_draft(world, body="x" * (actions.MAX_BODY + 1))
+        patient, "/api/drafts", new_thread_draft(world, body="x" * (posting.MAX_BODY + 1))
     )
     assert response.status_code == 400 and response.json()["code"] == "too_long"
     assert not Draft.objects.exists()

@@ -1,0 +1,195 @@
+"""Fuzz every REST operation from the served OpenAPI description (schemathesis).
+
+The schema is read from the WSGI application in-process (``/api/openapi.json``). For each
+operation hypothesis draws cases that fit the schema and cases that do not, sends them to the
+application with a personal API token of a practice user (with MFA, an administrator of the
+practice) or of a patient, and checks every answer:
+
+* never a 5xx;
+* every error (4xx) is a JSON object with a ``detail``;
+* the status code is documented for the operation, the content type is the documented one, and
+  the body matches the documented shape (schemathesis' conformance checks);
+* data that does not fit the schema is refused with a 4xx.
+
+Path and query parameters naming objects take, some of the time, the UUIDs of real rows (a
+conversation between the patient and the practice, its message and attachment, the caller's
+draft and token, a template, an outreach), so the routes are exercised past the 404.
+
+The run is bounded and derandomised: the same cases every time, a few seconds per operation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from support.world import build_world
+
+from carethread.api import actions as api_actions
+from carethread.core.models import Membership
+from carethread.messaging import actions, attachments, drafts, outreach, practice_settings
+from carethread.wsgi import application
+
+pytestmark = pytest.mark.django_db
+
+MAX_EXAMPLES = 20
+PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
+
+SCHEMA = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+@dataclass
+class Caller:
+    """One identity the fuzzer calls with, and the real UUIDs it can name."""
+
+    token: str
+    real: dict[str, str]
+
+
+@pytest.fixture
+def in_process_requests(settings):
+    """Requests sent straight to the WSGI application share the test's connection and
+    transaction: keep Django from closing that connection around each request (as its test
+    client does)."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def callers(db, in_process_requests) -> dict[str, Caller]:
+    world = build_world()
+    Membership.objects.filter(practitioner=world.c1, organization=world.org).update(is_admin=True)
+    practice, patient = world.c1.user, world.patient.user
+    upload = attachments.upload_attachment(patient, filename="scan.pdf", data=PDF)
+    first = actions.start_thread(
+        patient,
+        patient=world.patient,
+        category="medical",
+        subject="Dose question",
+        body="Morning or evening?",
+        to_practitioners=[world.c1],
+        attachments=[upload.uuid],
+    )
+    template = practice_settings.create_template(
+        practice, world.org, name="Results", body="Your results are in."
+    )
+    preview = outreach.preview(
+        practice,
+        organization=world.org,
+        patients=[world.other_patient.uuid],
+        category="other",
+        subject="Flu shots",
+        body="Flu shots are available.",
+    )
+    shared = {
+        "thread_uuid": str(first.thread.uuid),
+        "thread": str(first.thread.uuid),
+        "message_uuid": str(first.uuid),
+        "attachment_uuid": str(upload.uuid),
+        "template_uuid": str(template.uuid),
+        "outreach_uuid": str(preview.uuid),
+        "org_uuid": str(world.org.uuid),
+        "organization": str(world.org.uuid),
+        "patient": str(world.patient.uuid),
+        "category": "refill",
+    }
+    result = {}
+    for name, user in (("practice", practice), ("patient", patient)):
+        _row, token = api_actions.create_token(user, "fuzz")
+        spare, _raw = api_actions.create_token(user, "spare")
+        draft = drafts.save_draft(user, thread=first.thread, body="Thanks,")
+        real = {**shared, "token_uuid": str(spare.uuid), "draft_uuid": str(draft.uuid)}
+        result[name] = Caller(token=token, real=real)
+    return result
+
+
+def _real_values(parameters: Any, real: dict[str, str]) -> dict[str, str]:
+    return {p.name: real[p.name] for p in parameters if p.name in real}
+
+
+def _cases(operation: Any, real: dict[str, str]) -> st.SearchStrategy:
+    """Cases that fit the schema, cases that do not, and fitting cases naming real rows."""
+    strategies = [
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    ]
+    path = _real_values(operation.path_parameters, real)
+    query = _real_values(operation.query, real)
+    if path or query:
+        strategies.append(
+            operation.as_strategy(
+                generation_mode=GenerationMode.POSITIVE,
+                path_parameters=path or None,
+                query=query or None,
+            )
+        )
+    return st.one_of(strategies)
+
+
+def _check_error_is_json(response: Any) -> None:
+    if response.status_code < 400:
+        return
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type.startswith("application/json"), (response.status_code, content_type)
+    body = json.loads(response.content)
+    assert isinstance(body, dict) and "detail" in body, body
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_operation_never_fails_and_answers_as_documented(operation, callers):
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(who=st.sampled_from(sorted(callers)), data=st.data())
+    def fuzz(who: str, data: st.DataObject) -> None:
+        caller = callers[who]
+        case = data.draw(_cases(operation, caller.real), label="case")
+        headers = {"Authorization": f"Bearer {caller.token}"}
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+        _check_error_is_json(response)
+
+    fuzz()
+
+
+def test_every_operation_is_fuzzed():
+    """The description lists every route; none is left out of the run."""
+    labels = {operation.label for operation in OPERATIONS}
+    assert "GET /api/me" in labels and "POST /api/threads" in labels
+    assert len(labels) == len(OPERATIONS) >= 30
