@@ -48,8 +48,10 @@ from carethread.messaging.models import Attachment, Message, Side, Thread, Threa
 
 router = Router(tags=["messaging"])
 
+# A body that is not JSON, or breaks Django's request limits, is refused before the route
+# runs: ``{"detail"}`` without a code.
 REFUSED: dict[int, Any] = {
-    400: Refusal,
+    400: Refusal | Error,
     401: Error,
     403: Refusal,
     404: Error,
@@ -62,8 +64,11 @@ VERSION = re.compile(r'^(?:W/)?(?:"(\d{1,9})"|(\d{1,9}))$')
 BINARY = {
     "responses": {
         200: {
-            "description": "The file, as a download",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "description": "The file, as a download, with the type it was stored as",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in attachments.EXTENSIONS
+            },
         }
     }
 }
@@ -145,9 +150,7 @@ def _sent(user: Any, message: Message, viewer: Viewer, *, thread: Thread | None 
 # -- threads ---------------------------------------------------------------------------------
 
 
-@router.get(
-    "/threads", response={200: InboxOut, 401: Error, 422: Invalid}, summary="The inbox"
-)
+@router.get("/threads", response={200: InboxOut, 401: Error, 422: Invalid}, summary="The inbox")
 def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
     viewer = viewer_for(_user(request))
     before = filters.before
@@ -323,7 +326,7 @@ def retract(request: HttpRequest, message_uuid: UUID) -> Any:
 
 @router.post(
     "/attachments",
-    response={201: AttachmentOut, 413: Refusal, 415: Refusal, 429: Refusal, **REFUSED},
+    response={201: AttachmentOut, 413: Refusal | Error, 415: Refusal, 429: Refusal, **REFUSED},
     summary="Upload a file (multipart, field ``file``) to attach to a message",
 )
 def upload(request: HttpRequest, file: File[UploadedFile]) -> Any:

@@ -12,6 +12,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from carethread.api.schemas import Body, UtcDateTime
 from carethread.messaging.models import Attachment, Category, Draft, Side, Thread
 from carethread.messaging.queries import MAX_PAGE, PAGE, MessageView
 
@@ -155,11 +156,11 @@ class InboxQuery(Schema):
     assignee: UUID | None = None
     unread: bool | None = None
     overdue: bool | None = None
-    before: dt.datetime | None = None
+    before: UtcDateTime | None = None
     limit: int = Field(PAGE, ge=1, le=MAX_PAGE)
 
 
-class ReadingIn(Schema):
+class ReadingIn(Body):
     """A home reading: blood-pressure (systolic, diastolic), blood-glucose or weight (value)."""
 
     kind: str = Field(max_length=32)
@@ -180,7 +181,7 @@ class ReadingIn(Schema):
         return row
 
 
-class StartIn(Schema):
+class StartIn(Body):
     patient: UUID
     category: str = Field(max_length=32)
     subject: str
@@ -195,7 +196,7 @@ class StartIn(Schema):
     readings: list[ReadingIn] = Field(default_factory=list, max_length=MAX_READINGS)
 
 
-class ReplyIn(Schema):
+class ReplyIn(Body):
     body: str
     in_response_to: UUID | None = None
     on_behalf_of: UUID | None = None
@@ -203,7 +204,7 @@ class ReplyIn(Schema):
     readings: list[ReadingIn] = Field(default_factory=list, max_length=MAX_READINGS)
 
 
-class DraftRecipients(Schema):
+class DraftRecipients(Body):
     """Kept as they are with the draft: unknown keys are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
@@ -218,7 +219,7 @@ class DraftRecipients(Schema):
     private: bool = False
 
 
-class DraftIn(Schema):
+class DraftIn(Body):
     """A reply draft names ``thread``; a new-thread draft names ``patient``."""
 
     thread: UUID | None = None

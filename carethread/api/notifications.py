@@ -14,7 +14,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, StrictBool
 
-from carethread.api.schemas import Error, Invalid
+from carethread.api.schemas import Body, Error, Invalid
 from carethread.notifications import actions
 
 router = Router(tags=["notifications"])
@@ -25,7 +25,7 @@ class NotificationPreferencesOut(Schema):
     sender_name: bool
 
 
-class NotificationPreferencesIn(Schema):
+class NotificationPreferencesIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     email: dict[str, StrictBool] = {}

@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Schema
+from pydantic import AfterValidator, model_validator
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    """An aware date-time moved to UTC: the databases store it so, and PostgreSQL refuses an
+    offset past 15:59. One with no UTC equivalent (beyond year 9999, before year 1) is invalid
+    input. A naive one is left to the route."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("The date is out of range.") from None
+
+
+# A date-time a client sends: refused with a 422, not a database error, when out of range.
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
+
+
+class Body(Schema):
+    """A request body, or an object inside one: a JSON object. (ninja's ``Schema`` reads any
+    other value, ``[]`` or ``5``, as an object with every field left out.)"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        # ninja hands the value over wrapped in its DjangoGetter.
+        if not isinstance(getattr(data, "_obj", data), dict):
+            raise ValueError("Input should be a JSON object.")
+        return data
 
 
 class Me(Schema):

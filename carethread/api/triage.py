@@ -51,8 +51,10 @@ from carethread.messaging.models import OutOfOffice, RoutingRule, Side, Template
 
 router = Router(tags=["triage"])
 
+# A body that is not JSON, or breaks Django's request limits, is refused before the route
+# runs: ``{"detail"}`` without a code.
 REFUSED: dict[int, Any] = {
-    400: Refusal,
+    400: Refusal | Error,
     401: Error,
     403: Refusal,
     404: Error,
@@ -197,7 +199,7 @@ def absence_out(absence: OutOfOffice) -> dict[str, Any]:
     summary="Claim a thread (become its assignee when nobody is)",
 )
 def claim_thread(
-    request: HttpRequest, thread_uuid: UUID, if_match: str | None = Header(None)
+    request: HttpRequest, thread_uuid: UUID, if_match: str | None = Header(None, alias="If-Match")
 ) -> Any:
     thread, viewer = practice_thread(request, thread_uuid)
     version = expected_version(if_match)
@@ -214,7 +216,10 @@ def claim_thread(
     summary="Assign, reassign or unassign (assignee null) a thread",
 )
 def assign_thread(
-    request: HttpRequest, thread_uuid: UUID, payload: AssignIn, if_match: str | None = Header(None)
+    request: HttpRequest,
+    thread_uuid: UUID,
+    payload: AssignIn,
+    if_match: str | None = Header(None, alias="If-Match"),
 ) -> Any:
     thread, viewer = practice_thread(request, thread_uuid)
     version = expected_version(if_match)
@@ -232,7 +237,10 @@ def assign_thread(
     summary="Mark a thread open (reopen), done or closed",
 )
 def thread_status(
-    request: HttpRequest, thread_uuid: UUID, payload: StatusIn, if_match: str | None = Header(None)
+    request: HttpRequest,
+    thread_uuid: UUID,
+    payload: StatusIn,
+    if_match: str | None = Header(None, alias="If-Match"),
 ) -> Any:
     thread, viewer = practice_thread(request, thread_uuid)
     version = expected_version(if_match)

@@ -7,6 +7,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from carethread.api.schemas import Body, UtcDateTime
+
 
 class Refusal(Schema):
     """A refused request: a sentence for people and a stable code for programs."""
@@ -34,15 +36,15 @@ class ThreadState(Schema):
     closed_at: dt.datetime | None
 
 
-class AssignIn(Schema):
+class AssignIn(Body):
     assignee: UUID | None
 
 
-class StatusIn(Schema):
+class StatusIn(Body):
     status: str = Field(..., max_length=16)
 
 
-class NoteIn(Schema):
+class NoteIn(Body):
     body: str = Field(..., max_length=20_000)
 
 
@@ -66,7 +68,7 @@ class TemplateOut(Schema):
     active: bool
 
 
-class TemplateIn(Schema):
+class TemplateIn(Body):
     organization: UUID
     name: str = Field(..., max_length=200)
     subject: str = Field("", max_length=400)
@@ -74,7 +76,7 @@ class TemplateIn(Schema):
     category: str = Field("", max_length=16)
 
 
-class TemplatePatch(Schema):
+class TemplatePatch(Body):
     name: str | None = Field(None, max_length=200)
     subject: str | None = Field(None, max_length=400)
     body: str | None = Field(None, max_length=40_000)
@@ -114,7 +116,7 @@ class PracticeSettingsOut(Schema):
     pools: list[PoolOut]
 
 
-class PracticeSettingsIn(Schema):
+class PracticeSettingsIn(Body):
     """Only the fields sent are changed."""
 
     messaging_enabled: bool | None = None
@@ -125,16 +127,16 @@ class PracticeSettingsIn(Schema):
     notify_sender_name: bool | None = None
 
 
-class RoutingIn(Schema):
+class RoutingIn(Body):
     pool: UUID
 
 
 # -- out of office -------------------------------------------------------------------------------
 
 
-class OutOfOfficeIn(Schema):
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+class OutOfOfficeIn(Body):
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
     reply_text: str = Field("", max_length=1000)
     delegate: UUID | None = None
 
@@ -150,7 +152,7 @@ class OutOfOfficeOut(Schema):
 # -- outreach ------------------------------------------------------------------------------------
 
 
-class OutreachIn(Schema):
+class OutreachIn(Body):
     organization: UUID
     patients: list[UUID] = Field(..., max_length=100_000)
     category: str = Field(..., max_length=16)

@@ -9,18 +9,23 @@ practice) or of a patient, and checks every answer:
 * every error (4xx) is a JSON object with a ``detail``;
 * the status code is documented for the operation, the content type is the documented one, and
   the body matches the documented shape (schemathesis' conformance checks);
-* data that does not fit the schema is refused with a 4xx.
+* data that does not fit the schema is refused with a 4xx;
+* a request that succeeded with the token fails (401) without it or with a made-up one.
 
 Path and query parameters naming objects take, some of the time, the UUIDs of real rows (a
 conversation between the patient and the practice, its message and attachment, the caller's
-draft and token, a template, an outreach), so the routes are exercised past the 404.
+draft and token, a template, an outreach), and so do the fields of some bodies that fit the
+schema (patient, organisation, thread, practitioners, pool, category), so the routes are
+exercised past the 404 and the first refusal.
 
-The run is bounded and derandomised: the same cases every time, a few seconds per operation.
+The run is bounded and derandomised: the same cases every time, under a second per operation.
+``CARETHREAD_FUZZ_EXAMPLES`` raises the number of cases per operation (25) for a deeper run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
@@ -48,7 +54,7 @@ from carethread.wsgi import application
 
 pytestmark = pytest.mark.django_db
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = int(os.environ.get("CARETHREAD_FUZZ_EXAMPLES", "25"))
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
 
 SCHEMA = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
@@ -61,15 +67,18 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     negative_data_rejection,
+    ignored_auth,
 ]
 
 
 @dataclass
 class Caller:
-    """One identity the fuzzer calls with, and the real UUIDs it can name."""
+    """One identity the fuzzer calls with, the real UUIDs it can name in parameters, and the
+    real values it can put in body fields."""
 
     token: str
     real: dict[str, str]
+    body: dict[str, Any]
 
 
 @pytest.fixture
@@ -125,13 +134,32 @@ def callers(db, in_process_requests) -> dict[str, Caller]:
         "patient": str(world.patient.uuid),
         "category": "refill",
     }
+    body = {
+        "patient": str(world.patient.uuid),
+        "patients": [str(world.patient.uuid), str(world.other_patient.uuid)],
+        "organization": str(world.org.uuid),
+        "thread": str(first.thread.uuid),
+        "in_response_to": str(first.uuid),
+        "assignee": str(world.c2.uuid),
+        "delegate": str(world.c2.uuid),
+        "pool": str(world.refills.uuid),
+        "category": "medical",
+        "status": "done",
+        "to_pool": None,
+        "on_behalf_of": None,
+        "attachments": [],
+    }
     result = {}
-    for name, user in (("practice", practice), ("patient", patient)):
+    for name, user, colleague in (
+        ("practice", practice, world.c2),
+        ("patient", patient, world.c1),
+    ):
         _row, token = api_actions.create_token(user, "fuzz")
         spare, _raw = api_actions.create_token(user, "spare")
         draft = drafts.save_draft(user, thread=first.thread, body="Thanks,")
         real = {**shared, "token_uuid": str(spare.uuid), "draft_uuid": str(draft.uuid)}
-        result[name] = Caller(token=token, real=real)
+        own = {**body, "to_practitioners": [str(colleague.uuid)]}
+        result[name] = Caller(token=token, real=real, body=own)
     return result
 
 
@@ -139,23 +167,31 @@ def _real_values(parameters: Any, real: dict[str, str]) -> dict[str, str]:
     return {p.name: real[p.name] for p in parameters if p.name in real}
 
 
-def _cases(operation: Any, real: dict[str, str]) -> st.SearchStrategy:
-    """Cases that fit the schema, cases that do not, and fitting cases naming real rows."""
-    strategies = [
-        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
-    ]
-    path = _real_values(operation.path_parameters, real)
-    query = _real_values(operation.query, real)
-    if path or query:
-        strategies.append(
-            operation.as_strategy(
-                generation_mode=GenerationMode.POSITIVE,
-                path_parameters=path or None,
-                query=query or None,
-            )
-        )
-    return st.one_of(strategies)
+KINDS = ("real rows", "fitting", "not fitting")
+
+
+def _cases(operation: Any, kind: str, caller: Caller) -> st.SearchStrategy:
+    """Cases that fit the schema, cases that do not, or fitting cases naming real rows."""
+    if kind == "not fitting":
+        return operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+    if kind == "fitting":
+        return operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+    path = _real_values(operation.path_parameters, caller.real)
+    query = _real_values(operation.query, caller.real)
+    return operation.as_strategy(
+        generation_mode=GenerationMode.POSITIVE,
+        path_parameters=path or None,
+        query=query or None,
+    ).map(lambda case: _name_real_rows(case, caller.body))
+
+
+def _name_real_rows(case: Any, values: dict[str, Any]) -> Any:
+    """Put real values in the body fields of a case that fits the schema."""
+    if isinstance(case.body, dict):
+        for key, value in values.items():
+            if key in case.body:
+                case.body[key] = value
+    return case
 
 
 def _check_error_is_json(response: Any) -> None:
@@ -176,10 +212,10 @@ def test_operation_never_fails_and_answers_as_documented(operation, callers):
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(who=st.sampled_from(sorted(callers)), data=st.data())
-    def fuzz(who: str, data: st.DataObject) -> None:
+    @given(who=st.sampled_from(sorted(callers)), kind=st.sampled_from(KINDS), data=st.data())
+    def fuzz(who: str, kind: str, data: st.DataObject) -> None:
         caller = callers[who]
-        case = data.draw(_cases(operation, caller.real), label="case")
+        case = data.draw(_cases(operation, kind, caller), label="case")
         headers = {"Authorization": f"Bearer {caller.token}"}
         response = case.call(headers=headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -193,3 +229,53 @@ def test_every_operation_is_fuzzed():
     labels = {operation.label for operation in OPERATIONS}
     assert "GET /api/me" in labels and "POST /api/threads" in labels
     assert len(labels) == len(OPERATIONS) >= 30
+
+
+# -- what the fuzzer found, pinned ---------------------------------------------------------------
+
+
+@pytest.fixture
+def practice_client(db):
+    from django.test import Client
+
+    world = build_world()
+    _row, token = api_actions.create_token(world.c1.user, "script")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+05:00"])
+def test_date_times_without_a_utc_equivalent_are_422(practice_client, when):
+    response = practice_client.get("/api/threads", {"before": when})
+    assert response.status_code == 422
+    response = practice_client.put(
+        "/api/me/out-of-office",
+        {"starts_at": when, "ends_at": "9999-12-31T00:00:00Z"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "starts_at"
+
+
+def test_date_times_with_offsets_past_postgresql_range_are_stored_in_utc(practice_client):
+    response = practice_client.get("/api/threads", {"before": "2088-09-10T05:00:33+20:07"})
+    assert response.status_code == 200
+    response = practice_client.put(
+        "/api/me/out-of-office",
+        {"starts_at": "2088-09-10T05:00:33+20:07", "ends_at": "2088-09-11T05:00:00-18:30"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["starts_at"] == "2088-09-09T08:53:33Z"
+    assert response.json()["ends_at"] == "2088-09-11T23:30:00Z"
+
+
+@pytest.mark.parametrize(
+    "body", ["[]", "5", '"x"', "null", "true", '{"recipients": []}', '{"recipients": 5}']
+)
+def test_a_body_or_an_object_in_it_that_is_not_a_json_object_is_422(practice_client, body):
+    from carethread.messaging.models import Draft
+
+    response = practice_client.post("/api/drafts", body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "value_error"
+    assert not Draft.objects.exists()
