@@ -253,8 +253,11 @@ def measure(args: argparse.Namespace, rng: random.Random) -> int:
     sample_patients = [
         u for u in sample_patients if ThreadMember.objects.filter(user_id=u).exists()
     ]
+    from allauth.mfa.models import Authenticator
+
     for user_id in set(sample_clinicians):
-        TOTP.activate(User.objects.get(pk=user_id), generate_totp_secret())
+        if not Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(User.objects.get(pk=user_id), generate_totp_secret())
     for user_id in set(sample_clinicians) | set(sample_patients):
         tokens[user_id] = create_token(User.objects.get(pk=user_id), "bench")[1]
     client = Client()
