@@ -282,7 +282,16 @@ class ThreadMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["thread", "user"], name="thread_member_once")
         ]
-        indexes = [models.Index(fields=["user", "-last_message_at"], name="member_inbox")]
+        indexes = [
+            models.Index(fields=["user", "-last_message_at"], name="member_inbox"),
+            # The unread total: only the rows that have something unread (covering on PostgreSQL).
+            models.Index(
+                fields=["user", "thread"],
+                include=["unread"],
+                condition=Q(unread__gt=0),
+                name="member_unread",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"ThreadMember {self.pk}"
