@@ -13,7 +13,7 @@ like the live system does). Then it times, for random clinicians and patients:
 
 and prints p50 / p95 / max in milliseconds and the query count of one request. Unread: the side
 that did not write a thread's last message has it unread in half of the threads active in the
-last two weeks of the data set (a clinician then has about 700 unread threads of 5,000).
+last two weeks of the data set (a clinician then has about 750 unread threads of 5,000).
 """
 
 from __future__ import annotations
