@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0001_initial'),
+        ("messaging", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='threadmember',
-            index=models.Index(condition=models.Q(('unread__gt', 0)), fields=['user', 'thread'], include=('unread',), name='member_unread'),
+            model_name="threadmember",
+            index=models.Index(
+                condition=models.Q(("unread__gt", 0)),
+                fields=["user", "thread"],
+                include=("unread",),
+                name="member_unread",
+            ),
         ),
     ]
