@@ -33,13 +33,12 @@ from carethread.api.messaging_schemas import (
     ReadingIn,
     ReadOut,
     RecipientsOut,
-    Refusal,
     ReplyIn,
     SentOut,
     StartIn,
     ThreadViewOut,
 )
-from carethread.api.schemas import Error, Invalid
+from carethread.api.schemas import REFUSED, Error, Invalid, Refusal
 from carethread.core.models import Membership, Organization
 from carethread.messaging import actions, attachments, drafts, queries, rules
 from carethread.messaging.access import Viewer, access_attachment, access_thread, viewer_for
@@ -48,16 +47,6 @@ from carethread.messaging.models import Attachment, Message, Side, Thread, Threa
 
 router = Router(tags=["messaging"])
 
-# A body that is not JSON, or breaks Django's request limits, is refused before the route
-# runs: ``{"detail"}`` without a code.
-REFUSED: dict[int, Any] = {
-    400: Refusal | Error,
-    401: Error,
-    403: Refusal,
-    404: Error,
-    409: Refusal,
-    422: Invalid,
-}
 SENT: dict[int, Any] = {200: SentOut, 201: SentOut, 429: Refusal, **REFUSED}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 VERSION = re.compile(r'^(?:W/)?(?:"(\d{1,9})"|(\d{1,9}))$')

@@ -27,13 +27,6 @@ MAX_READINGS = 10
 # -- answers ---------------------------------------------------------------------------------
 
 
-class Refusal(Schema):
-    """A refused request: a PHI-free sentence and a stable code (``MessagingError``)."""
-
-    detail: str
-    code: str
-
-
 class Named(Schema):
     uuid: UUID
     name: str

@@ -69,3 +69,23 @@ class Invalid(Schema):
     """422: input that does not fit the route's parameters or body (never the value sent)."""
 
     detail: list[InvalidField]
+
+
+class Refusal(Schema):
+    """A refused request: a PHI-free sentence and a stable code (``MessagingError``)."""
+
+    detail: str
+    code: str
+
+
+# The refusals every messaging and triage route may answer with. A body that is not JSON, or
+# breaks Django's request limits, is refused before the route runs: ``{"detail"}`` without a
+# code, hence ``Refusal | Error`` for 400.
+REFUSED: dict[int, Any] = {
+    400: Refusal | Error,
+    401: Error,
+    403: Refusal,
+    404: Error,
+    409: Refusal,
+    422: Invalid,
+}

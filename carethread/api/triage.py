@@ -20,7 +20,7 @@ from django.utils import timezone
 from ninja import Header, Router, Status
 
 from carethread.accounts.access import admin_organizations
-from carethread.api.schemas import Error, Invalid
+from carethread.api.schemas import REFUSED, Error, Invalid
 from carethread.api.triage_schemas import (
     AssignIn,
     NoteIn,
@@ -33,7 +33,6 @@ from carethread.api.triage_schemas import (
     OutreachStateOut,
     PracticeSettingsIn,
     PracticeSettingsOut,
-    Refusal,
     RenderedOut,
     RoutingIn,
     StatusIn,
@@ -50,17 +49,6 @@ from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import OutOfOffice, RoutingRule, Side, Template, Thread
 
 router = Router(tags=["triage"])
-
-# A body that is not JSON, or breaks Django's request limits, is refused before the route
-# runs: ``{"detail"}`` without a code.
-REFUSED: dict[int, Any] = {
-    400: Refusal | Error,
-    401: Error,
-    403: Refusal,
-    404: Error,
-    409: Refusal,
-    422: Invalid,
-}
 
 
 def caller(request: HttpRequest) -> Any:

@@ -10,13 +10,6 @@ from ninja import Field, Schema
 from carethread.api.schemas import Body, UtcDateTime
 
 
-class Refusal(Schema):
-    """A refused request: a sentence for people and a stable code for programs."""
-
-    detail: str
-    code: str
-
-
 class NotFound(Schema):
     detail: str
 
