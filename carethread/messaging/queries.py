@@ -22,7 +22,6 @@ from carethread.messaging.models import Attachment, Message, Note, Side, Thread,
 
 PAGE = 50
 MAX_PAGE = 200
-BOXES = ("mine", "assigned", "pool", "patient", "all")
 
 
 @dataclass

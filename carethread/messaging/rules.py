@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from carethread.core.models import (
@@ -98,7 +98,3 @@ def practice_members(organization: Organization) -> QuerySet[Practitioner]:
     return Practitioner.objects.filter(
         active=True, memberships__organization=organization, memberships__active=True
     )
-
-
-def active_absence_q(now: dt.datetime) -> Q:
-    return Q(absences__starts_at__lte=now, absences__ends_at__gt=now)

@@ -9,6 +9,7 @@ page as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -208,6 +209,20 @@ def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
 # -- compose -------------------------------------------------------------------------------------
 
 
+def _send_new_thread(
+    request: HttpRequest, form: Any, send: Callable[[], Any]
+) -> tuple[HttpResponse | None, int]:
+    """Send a composed message: a redirect to its thread, or (None, status) with the refusal's
+    reason put on the form."""
+    try:
+        message = send()
+    except MessagingError as error:
+        form_error(form, error)
+        return None, error.status
+    messages.success(request, "Your message was sent.")
+    return redirect("messaging_thread", thread_uuid=message.thread.uuid), 200
+
+
 @messaging_page
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
@@ -244,8 +259,10 @@ def _patient_compose(
             data = form.cleaned_data
             practitioner, pool = recipients.resolve(data["recipient"])
             if ok:
-                try:
-                    message = actions.start_thread(
+                sent, status = _send_new_thread(
+                    request,
+                    form,
+                    lambda: actions.start_thread(
                         request.user,
                         patient=patient,
                         category=data["category"],
@@ -259,13 +276,10 @@ def _patient_compose(
                         client_key=data.get("client_key") or None,
                         request=request,
                         viewer=viewer,
-                    )
-                except MessagingError as error:
-                    form_error(form, error)
-                    status = error.status
-                else:
-                    messages.success(request, "Your message was sent.")
-                    return redirect("messaging_thread", thread_uuid=message.thread.uuid)
+                    ),
+                )
+                if sent is not None:
+                    return sent
         status = status if status != 200 else 400
     else:
         form = PatientComposeForm(initial={"client_key": new_client_key()}, **options)
@@ -306,8 +320,10 @@ def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> Htt
             colleagues = reads.practitioners_by_uuid(data["colleagues"]) if to_colleagues else []
             on_behalf = reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])
             if ok:
-                try:
-                    message = actions.start_thread(
+                sent, status = _send_new_thread(
+                    request,
+                    form,
+                    lambda: actions.start_thread(
                         request.user,
                         patient=patient,
                         category=data["category"],
@@ -321,13 +337,10 @@ def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> Htt
                         client_key=data.get("client_key") or None,
                         request=request,
                         viewer=viewer,
-                    )
-                except MessagingError as error:
-                    form_error(form, error)
-                    status = error.status
-                else:
-                    messages.success(request, "Your message was sent.")
-                    return redirect("messaging_thread", thread_uuid=message.thread.uuid)
+                    ),
+                )
+                if sent is not None:
+                    return sent
         status = status if status != 200 else 400
     else:
         form = PracticeComposeForm(initial={"client_key": new_client_key()}, **options)
