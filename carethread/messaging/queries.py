@@ -22,6 +22,8 @@ from carethread.messaging.models import Attachment, Message, Note, Side, Thread,
 
 PAGE = 50
 MAX_PAGE = 200
+# The inbox's boxes (the API's ``box`` choices are checked against this).
+BOXES = ("mine", "assigned", "pool", "patient", "all")
 
 
 @dataclass
