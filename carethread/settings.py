@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "carethread.accounts",
     "carethread.notifications",
     "carethread.messaging",
+    "carethread.measures",
     "carethread.web",
     "carethread.api",
 ]

@@ -33,6 +33,8 @@ AUDIT_VERIFY = "audit.verify"
 
 SETTING_CHANGED = "setting.changed"
 
+MEASURE_REPORT = "measure.report"
+
 CRYPTO_INTEGRITY_FAILURE = "crypto.integrity_failure"
 KEYS_ROTATED = "keys.rotated"
 

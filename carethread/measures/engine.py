@@ -1,0 +1,449 @@
+"""The measure engine: ``compute(request)`` returns the reference JSON document.
+
+It reads the facts (``facts.py``: a fixed number of set-based queries), then walks them once:
+each result row gets its denominator patients, the messages credited to it under each of the six
+``actors`` x ``halo`` readings, the reason and evidence for every patient under the applied
+reading, and the exclusions. docs/measures.md states every rule this follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from carethread.measures import capability, facts
+from carethread.measures.programs import Level, Numerator, Program
+from carethread.measures.request import Actors, MeasureRequest, Window
+
+# The six readings, in the order the output lists them.
+READINGS: tuple[tuple[Actors, bool], ...] = tuple(
+    itertools.product((Actors.CLINICIAN, Actors.DELEGATE, Actors.PRACTICE), (False, True))
+)
+# How far outside the window a message is still shown as an "outside-window" near miss.
+NEAR_MISS_DAYS = 366
+
+Step = Callable[[str], None]
+
+
+def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, Any]:
+    step = on_step or (lambda _label: None)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    period = (_midnight(request.start, zone), _midnight(request.end + dt.timedelta(days=1), zone))
+    window = period
+    if request.policy.window is Window.CALENDAR_YEAR:
+        window = (
+            _midnight(dt.date(request.start.year, 1, 1), zone),
+            _midnight(dt.date(request.end.year + 1, 1, 1), zone),
+        )
+    step("practices")
+    practice = facts.practice()
+    entities = _Entities(request, practice)
+    scope = facts.Scope(
+        start=period[0],
+        end=period[1],
+        excluded_pos=request.policy.exclude_pos,
+        orgs=entities.org_filter,
+        pracs=entities.prac_filter,
+    )
+    low_broadband = (
+        None
+        if request.low_broadband_counties is None
+        else facts.low_broadband_locations(request.low_broadband_counties)
+    )
+    step("visits")
+    seen = facts.seen(scope, low_broadband)
+    group_visits = (
+        facts.group_visits(scope, low_broadband) if request.level is Level.GROUP else None
+    )
+    rows = entities.rows(seen)
+
+    program = request.program
+    if program.numerator is Numerator.CAPABILITY:
+        step("settings")
+        results = capability.rows(rows, period, practice, request, group_visits)
+    else:
+        step("messages")
+        margin = dt.timedelta(days=NEAR_MISS_DAYS)
+        filtered = entities.org_filter is not None or entities.prac_filter is not None
+        sent = facts.sent(
+            (window[0] - margin, window[1] + margin),
+            window,
+            facts.seen_patients_sql(scope) if filtered else None,
+        )
+        by_patient: dict[int, list[facts.Sent]] = defaultdict(list)
+        for message in sent:
+            by_patient[message.patient].append(message)
+        recipients = (
+            facts.practice_recipients(m.id for m in sent if m.from_patient_side)
+            if program.numerator is Numerator.PATIENT_SENT
+            else {}
+        )
+        step("results")
+        credit = _Credit(practice, recipients, program.numerator)
+        results = [
+            _result(row, request, credit, by_patient, group_visits)
+            for row in sorted(rows.values(), key=_Row.sort_key)
+        ]
+    return {
+        "program": program.id,
+        "measure_id": program.qpp_measure_id,
+        "period": {"start": request.start.isoformat(), "end": request.end.isoformat()},
+        "level": str(request.level),
+        "policy": request.policy.as_json(),
+        "warnings": _warnings(request),
+        "results": results,
+    }
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _warnings(request: MeasureRequest) -> list[str]:
+    program = request.program
+    warnings = []
+    if request.start.year != program.year or request.end.year != program.year:
+        warnings.append(
+            f"the period {request.start}..{request.end} lies outside {program.id}'s "
+            f"performance year {program.year}; the program's rules were applied all the same"
+        )
+    if program.numerator is Numerator.CAPABILITY and request.patients:
+        warnings.append(f"{program.id} is a yes/no capability: it has no patient lists")
+    return warnings
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    """One result row: who it is for, and its denominator."""
+
+    tin: str | None
+    npi: str | None
+    own: frozenset[int]  # the row's own clinicians
+    orgs: frozenset[int]  # the row's organisations
+    patients: dict[int, tuple[str, int]]  # patient -> (MRN, portal)
+    visits: int = 0
+    low_broadband_visits: int = 0
+
+    def sort_key(self) -> tuple[str, str]:
+        return (self.tin or "", self.npi or "")
+
+
+class _Entities:
+    """The rows a request asks for, and the encounter filter that feeds exactly them."""
+
+    def __init__(self, request: MeasureRequest, practice: facts.Practice) -> None:
+        self.level = request.level
+        self.practice = practice
+        org_by_tin = {tin: org for org, tin in practice.tin.items()}
+        prac_by_npi = {npi: prac for prac, npi in practice.npi.items()}
+        self.tin_org = None if request.tin is None else org_by_tin[request.tin]
+        self.npi_prac = None if request.npi is None else prac_by_npi[request.npi]
+        self.org_filter: tuple[int, ...] | None = None
+        self.prac_filter: tuple[int, ...] | None = None
+        if self.level is Level.EP:
+            pracs = None if self.npi_prac is None else {self.npi_prac}
+            if self.tin_org is not None:
+                members = {p for p, orgs in practice.member_orgs.items() if self.tin_org in orgs}
+                pracs = members if pracs is None else pracs & members
+            self.prac_filter = None if pracs is None else tuple(sorted(pracs))
+        else:
+            orgs = None if self.tin_org is None else {self.tin_org}
+            if self.npi_prac is not None:
+                if self.level is Level.INDIVIDUAL:
+                    self.prac_filter = (self.npi_prac,)
+                else:
+                    of_npi = practice.member_orgs.get(self.npi_prac, set())
+                    orgs = of_npi if orgs is None else orgs & of_npi
+            self.org_filter = None if orgs is None else tuple(sorted(orgs))
+
+    def _wanted_org(self, org: int) -> bool:
+        return self.org_filter is None or org in self.org_filter
+
+    def _wanted_prac(self, prac: int) -> bool:
+        return self.prac_filter is None or prac in self.prac_filter
+
+    def rows(self, seen: list[facts.Seen]) -> dict[Any, _Row]:
+        practice = self.practice
+        rows: dict[Any, _Row] = {}
+        if self.level is Level.INDIVIDUAL:
+            for prac, orgs in practice.clinician_orgs.items():
+                for org in orgs:
+                    if self._wanted_org(org) and self._wanted_prac(prac):
+                        rows[(org, prac)] = self._individual(org, prac)
+            for s in seen:
+                row = rows.get((s.org, s.prac))
+                if row is None:
+                    row = rows[(s.org, s.prac)] = self._individual(s.org, s.prac)
+                self._add(row, s)
+        elif self.level is Level.GROUP:
+            for org in practice.tin:
+                if practice.org_clinicians.get(org) and self._wanted_org(org):
+                    rows[org] = self._group(org, set())
+            seen_by = defaultdict(set)
+            for s in seen:
+                seen_by[s.org].add(s.prac)
+            for org, pracs in seen_by.items():
+                rows[org] = self._group(org, pracs)
+            for s in seen:
+                self._add(rows[s.org], s)
+        else:
+            encounter_orgs: dict[int, set[int]] = defaultdict(set)
+            for s in seen:
+                encounter_orgs[s.prac].add(s.org)
+            for prac in set(practice.clinician_orgs) | set(encounter_orgs):
+                if self._wanted_prac(prac):
+                    orgs = practice.member_orgs.get(prac, set()) | encounter_orgs.get(prac, set())
+                    rows[prac] = _Row(
+                        None, practice.npi[prac], frozenset({prac}), frozenset(orgs), {}
+                    )
+            for s in seen:
+                self._add(rows[s.prac], s)
+        return rows
+
+    def _individual(self, org: int, prac: int) -> _Row:
+        practice = self.practice
+        return _Row(practice.tin[org], practice.npi[prac], frozenset({prac}), frozenset({org}), {})
+
+    def _group(self, org: int, seen_pracs: set[int]) -> _Row:
+        own = frozenset(self.practice.org_clinicians.get(org, set()) | seen_pracs)
+        return _Row(self.practice.tin[org], None, own, frozenset({org}), {})
+
+    def _add(self, row: _Row, s: facts.Seen) -> None:
+        row.patients[s.patient] = (s.mrn, s.portal)
+        row.visits += s.visits
+        row.low_broadband_visits += s.low_broadband_visits
+
+
+# -- credit -------------------------------------------------------------------------------------
+
+# Bits of a message's credit mask, one per reading of READINGS.
+_BIT = {reading: 1 << i for i, reading in enumerate(READINGS)}
+
+
+class _Credit:
+    """Which readings credit a message to a row, and under which reason code."""
+
+    def __init__(
+        self,
+        practice: facts.Practice,
+        recipients: dict[int, tuple[set[int], set[int]]],
+        numerator: Numerator,
+    ) -> None:
+        self.practice = practice
+        self.recipients = recipients
+        self.patient_sent = numerator is Numerator.PATIENT_SENT
+        self._halo_cache: dict[frozenset[int], frozenset[int]] = {}
+
+    def halo(self, row: _Row) -> frozenset[int]:
+        """Every clinician of the row's organisations (the halo reading's own clinicians)."""
+        found = self._halo_cache.get(row.orgs)
+        if found is None:
+            org_clinicians = self.practice.org_clinicians
+            found = frozenset(p for org in row.orgs for p in org_clinicians.get(org, ()))
+            self._halo_cache[row.orgs] = found = found | row.own
+        return found
+
+    def mask(self, row: _Row, halo: frozenset[int], m: facts.Sent) -> int:
+        if self.patient_sent:
+            return self._patient_sent_mask(row, halo, m) if m.from_patient_side else 0
+        if m.from_patient_side or m.sender is None:
+            return 0
+        own = row.own
+        self_sent = m.sender in own
+        delegate = m.on_behalf_of in own
+        member = not row.orgs.isdisjoint(self.practice.member_orgs.get(m.sender, ()))
+        halo_clinician = m.sender in halo
+        halo_delegate = halo_clinician or m.on_behalf_of in halo
+        return _combine(self_sent, delegate, member, halo_clinician, halo_delegate)
+
+    def _patient_sent_mask(self, row: _Row, halo: frozenset[int], m: facts.Sent) -> int:
+        pracs, pools = self.recipients.get(m.id, (set(), set()))
+        practice = self.practice
+        pool_members = [practice.pool_members.get(pool, set()) for pool in pools]
+        to_own = not row.own.isdisjoint(pracs)
+        to_own_pool = any(not row.own.isdisjoint(members) for members in pool_members)
+        to_halo = not halo.isdisjoint(pracs)
+        to_halo_pool = to_halo or any(not halo.isdisjoint(members) for members in pool_members)
+        to_practice = any(
+            not row.orgs.isdisjoint(practice.member_orgs.get(p, ())) for p in pracs
+        ) or any(practice.pool_org.get(pool) in row.orgs for pool in pools)
+        return _combine(to_own, to_own_pool, to_practice, to_halo, to_halo_pool)
+
+    def reason(self, row: _Row, m: facts.Sent) -> str:
+        """The reason code of a credited message."""
+        if self.patient_sent:
+            return "patient-sent"
+        if m.sender in row.own:
+            return "clinician-replied" if m.answers_patient else "clinician-sent"
+        if m.on_behalf_of in row.own:
+            return "delegate-sent"
+        return "practice-sent"
+
+
+def _combine(own: bool, delegate: bool, practice: bool, halo_own: bool, halo_delegate: bool) -> int:
+    """The credit mask from what a message is to a row (see docs/measures.md's table)."""
+    mask = 0
+    if own:
+        mask |= _BIT[(Actors.CLINICIAN, False)]
+    if own or halo_own:
+        mask |= _BIT[(Actors.CLINICIAN, True)]
+    if own or delegate:
+        mask |= _BIT[(Actors.DELEGATE, False)] | _BIT[(Actors.PRACTICE, False)]
+    if own or delegate or halo_delegate:
+        mask |= _BIT[(Actors.DELEGATE, True)] | _BIT[(Actors.PRACTICE, True)]
+    if practice:
+        mask |= _BIT[(Actors.PRACTICE, False)] | _BIT[(Actors.PRACTICE, True)]
+    return mask
+
+
+# -- one row's result ---------------------------------------------------------------------------
+
+
+def _result(
+    row: _Row,
+    request: MeasureRequest,
+    credit: _Credit,
+    by_patient: dict[int, list[facts.Sent]],
+    group_visits: dict[int, tuple[int, int]] | None,
+) -> dict[str, Any]:
+    applied = _BIT[(request.policy.actors, request.policy.halo)]
+    halo = credit.halo(row)
+    counts = dict.fromkeys(_BIT.values(), 0)
+    patients = []
+    no_messages: list[facts.Sent] = []
+    for patient, (mrn, portal) in row.patients.items():
+        messages = by_patient.get(patient, no_messages)
+        mask = 0
+        masks = []
+        for m in messages:
+            bits = credit.mask(row, halo, m)
+            masks.append(bits)
+            if m.in_window:
+                mask |= bits
+        for bit in counts:
+            if mask & bit:
+                counts[bit] += 1
+        if request.patients:
+            reason, evidence = _explain(row, credit, messages, masks, applied)
+            patients.append(
+                {
+                    "patient": mrn,
+                    "in_numerator": bool(mask & applied),
+                    "reason": reason,
+                    "evidence": evidence,
+                    "portal": facts.PORTAL[portal],
+                }
+            )
+    program = request.program
+    numerator, denominator = counts[applied], len(row.patients)
+    result = {
+        "tin": row.tin,
+        "npi": row.npi,
+        **_score(program, numerator, denominator),
+        "exclusions": exclusions(row, request, group_visits),
+        "what_it_takes": what_it_takes(program, numerator, denominator),
+        "readings": [
+            {
+                "actors": str(actors),
+                "halo": halo_on,
+                **_score(program, counts[_BIT[(actors, halo_on)]], denominator),
+                "applied": _BIT[(actors, halo_on)] == applied,
+            }
+            for actors, halo_on in READINGS
+        ],
+    }
+    if request.patients:
+        result["patients"] = sorted(patients, key=lambda p: p["patient"])
+    return result
+
+
+def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]:
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "rate": numerator / denominator if denominator else None,
+        "threshold": None if program.threshold is None else program.threshold.as_json(),
+        "met": program.met(numerator, denominator),
+        "points": program.points(numerator, denominator),
+    }
+
+
+def _explain(
+    row: _Row,
+    credit: _Credit,
+    messages: list[facts.Sent],
+    masks: list[int],
+    applied: int,
+) -> tuple[str, list[str]]:
+    """The reason code and evidence of one denominator patient (docs/measures.md)."""
+    credited = [m for m, bits in zip(messages, masks, strict=True) if bits & applied]
+    inside = [m for m in credited if m.in_window]
+    if inside:
+        return credit.reason(row, inside[0]), [m.identifier for m in inside]
+    if not credit.patient_sent:
+        missed = [m for m in messages if m.in_window and not m.from_patient_side]
+        by_staff = [m for m in missed if m.sender not in credit.practice.clinicians_anywhere]
+        if by_staff:
+            return "sent-by-staff", _ids(by_staff)
+        if missed:
+            return "sent-by-other-clinician", _ids(missed)
+        asked = [m for m in messages if m.in_window and m.from_patient_side and m.org in row.orgs]
+        if asked:
+            return "unanswered-patient-message", _ids(asked)
+    if credited:
+        return "outside-window", _ids(credited)
+    return "no-message", []
+
+
+def _ids(messages: Iterable[facts.Sent]) -> list[str]:
+    return [m.identifier for m in messages]
+
+
+def exclusions(
+    row: _Row, request: MeasureRequest, group_visits: dict[int, tuple[int, int]] | None
+) -> dict[str, bool | None]:
+    visits, low = row.visits, row.low_broadband_visits
+    if group_visits is not None:
+        (org,) = row.orgs
+        visits, low = group_visits.get(org, (0, 0))
+    return {
+        "no_office_visits": not row.patients,
+        "broadband": (
+            None if request.low_broadband_counties is None else visits > 0 and 2 * low >= visits
+        ),
+    }
+
+
+def what_it_takes(program: Program, numerator: int, denominator: int) -> dict[str, Any] | None:
+    """How many more denominator patients must be messaged to pass, or for the next point."""
+    if denominator == 0:
+        return None
+    if program.scored:
+        points = program.points(numerator, denominator) or 0
+        if points >= 10:
+            return None
+        # The next point needs rate > points/10, i.e. 10 * n > points * d.
+        needed = points * denominator // 10 + 1
+        return {"goal": "points", "points": points + 1, "more_patients": needed - numerator}
+    threshold = program.threshold
+    if threshold is None:
+        return None
+    if threshold.numerator_gte is not None:
+        needed = threshold.numerator_gte
+    else:
+        assert threshold.rate_gt is not None
+        top, bottom = threshold.rate_gt
+        needed = top * denominator // bottom + 1
+    if needed > denominator:
+        return None
+    return {"goal": "pass", "more_patients": max(0, needed - numerator)}
