@@ -181,25 +181,25 @@ class _Entities:
                     if self._wanted_org(org) and self._wanted_prac(prac):
                         rows[(org, prac)] = self._individual(org, prac)
             for s in seen:
-                row = rows.get((s.org, s.prac))
+                row = rows.get((s[0], s[1]))
                 if row is None:
-                    row = rows[(s.org, s.prac)] = self._individual(s.org, s.prac)
-                self._add(row, s)
+                    row = rows[(s[0], s[1])] = self._individual(s[0], s[1])
+                _add(row, s)
         elif self.level is Level.GROUP:
             for org in practice.tin:
                 if practice.org_clinicians.get(org) and self._wanted_org(org):
                     rows[org] = self._group(org, set())
             seen_by = defaultdict(set)
             for s in seen:
-                seen_by[s.org].add(s.prac)
+                seen_by[s[0]].add(s[1])
             for org, pracs in seen_by.items():
                 rows[org] = self._group(org, pracs)
             for s in seen:
-                self._add(rows[s.org], s)
+                _add(rows[s[0]], s)
         else:
             encounter_orgs: dict[int, set[int]] = defaultdict(set)
             for s in seen:
-                encounter_orgs[s.prac].add(s.org)
+                encounter_orgs[s[1]].add(s[0])
             for prac in set(practice.clinician_orgs) | set(encounter_orgs):
                 if self._wanted_prac(prac):
                     orgs = practice.member_orgs.get(prac, set()) | encounter_orgs.get(prac, set())
@@ -207,7 +207,7 @@ class _Entities:
                         None, practice.npi[prac], frozenset({prac}), frozenset(orgs), {}
                     )
             for s in seen:
-                self._add(rows[s.prac], s)
+                _add(rows[s[1]], s)
         return rows
 
     def _individual(self, org: int, prac: int) -> _Row:
@@ -218,10 +218,12 @@ class _Entities:
         own = frozenset(self.practice.org_clinicians.get(org, set()) | seen_pracs)
         return _Row(self.practice.tin[org], None, own, frozenset({org}), {})
 
-    def _add(self, row: _Row, s: facts.Seen) -> None:
-        row.patients[s.patient] = (s.mrn, s.portal)
-        row.visits += s.visits
-        row.low_broadband_visits += s.low_broadband_visits
+
+def _add(row: _Row, seen: facts.Seen) -> None:
+    _org, _prac, patient, visits, low_visits, mrn, portal = seen
+    row.patients[patient] = (mrn, portal)
+    row.visits += visits
+    row.low_broadband_visits += low_visits
 
 
 # -- credit -------------------------------------------------------------------------------------
@@ -323,6 +325,18 @@ def _result(
     no_messages: list[facts.Sent] = []
     for patient, (mrn, portal) in row.patients.items():
         messages = by_patient.get(patient, no_messages)
+        if not messages:
+            if request.patients:
+                patients.append(
+                    {
+                        "patient": mrn,
+                        "in_numerator": False,
+                        "reason": "no-message",
+                        "evidence": [],
+                        "portal": facts.PORTAL[portal],
+                    }
+                )
+            continue
         mask = 0
         masks = []
         for m in messages:

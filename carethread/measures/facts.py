@@ -102,7 +102,8 @@ def low_broadband_locations(counties: frozenset[tuple[str, str]]) -> list[int]:
 
 
 class Seen(NamedTuple):
-    """One (organisation, clinician, patient) of the period, with visit counts."""
+    """One (organisation, clinician, patient) of the period, with visit counts (the query
+    returns plain tuples in this order; the names document them)."""
 
     org: int
     prac: int
@@ -164,19 +165,18 @@ def seen(scope: Scope, low_broadband: Sequence[int] | None) -> list[Seen]:
     where, where_params = _seen_where(scope)
     low_sql, low_params = _low_broadband_sum(low_broadband)
     sql = (
-        f"SELECT e.organization_id, p.practitioner_id, e.patient_id, COUNT(*), {low_sql}, "
-        "pt.mrn, CASE WHEN pt.user_id IS NULL THEN 0 "
-        "WHEN u.blocked_at IS NOT NULL THEN 2 ELSE 1 END "
-        f"FROM {_seen_from()} "
-        f"JOIN {_t(Patient)} pt ON pt.id = e.patient_id "
-        f"LEFT JOIN {_t(User)} u ON u.id = pt.user_id "
-        f"WHERE {where} "
-        "GROUP BY e.organization_id, p.practitioner_id, e.patient_id, pt.mrn, pt.user_id, "
-        "u.blocked_at"
+        "SELECT g.org, g.prac, g.patient, g.visits, g.low, pt.mrn, "
+        "CASE WHEN pt.user_id IS NULL THEN 0 WHEN u.blocked_at IS NOT NULL THEN 2 ELSE 1 END "
+        "FROM (SELECT e.organization_id AS org, p.practitioner_id AS prac, "
+        f"e.patient_id AS patient, COUNT(*) AS visits, {low_sql} AS low "
+        f"FROM {_seen_from()} WHERE {where} "
+        "GROUP BY e.organization_id, p.practitioner_id, e.patient_id) g "
+        f"JOIN {_t(Patient)} pt ON pt.id = g.patient "
+        f"LEFT JOIN {_t(User)} u ON u.id = pt.user_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*low_params, *where_params])
-        return [Seen._make(row) for row in cursor.fetchall()]
+        return cursor.fetchall()  # rows in Seen's order
 
 
 def group_visits(scope: Scope, low_broadband: Sequence[int] | None) -> dict[int, tuple[int, int]]:
