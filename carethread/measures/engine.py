@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -230,6 +230,30 @@ def _add(row: _Row, seen: facts.Seen) -> None:
 
 # Bits of a message's credit mask, one per reading of READINGS.
 _BIT = {reading: 1 << i for i, reading in enumerate(READINGS)}
+_ALL = sum(_BIT.values())
+_HALO_CLINICIAN = _BIT[(Actors.CLINICIAN, True)]
+_DELEGATE = _BIT[(Actors.DELEGATE, False)] | _BIT[(Actors.PRACTICE, False)]
+_HALO_DELEGATE = _BIT[(Actors.DELEGATE, True)] | _BIT[(Actors.PRACTICE, True)]
+_PRACTICE = _BIT[(Actors.PRACTICE, False)] | _BIT[(Actors.PRACTICE, True)]
+
+
+def _combine(own: bool, delegate: bool, practice: bool, halo_own: bool, halo_delegate: bool) -> int:
+    """The credit mask from what a message is to a row (docs/measures.md's table): the row's
+    own clinician sent it (every reading); it was sent for one of them (delegate, practice);
+    a member of the row's practice sent it (practice); and the same widened by the halo to
+    every clinician of the row's practices."""
+    if own:
+        return _ALL
+    mask = 0
+    if delegate:
+        mask |= _DELEGATE | _HALO_DELEGATE
+    if halo_own:
+        mask |= _HALO_CLINICIAN | _HALO_DELEGATE
+    elif halo_delegate:
+        mask |= _HALO_DELEGATE
+    if practice:
+        mask |= _PRACTICE
+    return mask
 
 
 class _Credit:
@@ -255,18 +279,33 @@ class _Credit:
             self._halo_cache[row.orgs] = found = found | row.own
         return found
 
-    def mask(self, row: _Row, halo: frozenset[int], m: facts.Sent) -> int:
+    def masks(self, row: _Row, halo: frozenset[int], messages: list[facts.Sent]) -> list[int]:
+        """The credit mask of each message for the row."""
         if self.patient_sent:
-            return self._patient_sent_mask(row, halo, m) if m.from_patient_side else 0
-        if m.from_patient_side or m.sender is None:
-            return 0
-        own = row.own
-        self_sent = m.sender in own
-        delegate = m.on_behalf_of in own
-        member = not row.orgs.isdisjoint(self.practice.member_orgs.get(m.sender, ()))
-        halo_clinician = m.sender in halo
-        halo_delegate = halo_clinician or m.on_behalf_of in halo
-        return _combine(self_sent, delegate, member, halo_clinician, halo_delegate)
+            return [
+                self._patient_sent_mask(row, halo, m) if m.from_patient_side else 0
+                for m in messages
+            ]
+        own, orgs, member_orgs = row.own, row.orgs, self.practice.member_orgs
+        masks = []
+        for m in messages:
+            sender = m.sender
+            if m.from_patient_side or sender is None:
+                masks.append(0)
+            elif sender in own:
+                masks.append(_ALL)
+            else:
+                behalf = m.on_behalf_of
+                masks.append(
+                    _combine(
+                        False,
+                        behalf in own,
+                        not orgs.isdisjoint(member_orgs.get(sender, ())),
+                        sender in halo,
+                        behalf in halo,
+                    )
+                )
+        return masks
 
     def _patient_sent_mask(self, row: _Row, halo: frozenset[int], m: facts.Sent) -> int:
         pracs, pools = self.recipients.get(m.id, (set(), set()))
@@ -291,21 +330,44 @@ class _Credit:
             return "delegate-sent"
         return "practice-sent"
 
-
-def _combine(own: bool, delegate: bool, practice: bool, halo_own: bool, halo_delegate: bool) -> int:
-    """The credit mask from what a message is to a row (see docs/measures.md's table)."""
-    mask = 0
-    if own:
-        mask |= _BIT[(Actors.CLINICIAN, False)]
-    if own or halo_own:
-        mask |= _BIT[(Actors.CLINICIAN, True)]
-    if own or delegate:
-        mask |= _BIT[(Actors.DELEGATE, False)] | _BIT[(Actors.PRACTICE, False)]
-    if own or delegate or halo_delegate:
-        mask |= _BIT[(Actors.DELEGATE, True)] | _BIT[(Actors.PRACTICE, True)]
-    if practice:
-        mask |= _BIT[(Actors.PRACTICE, False)] | _BIT[(Actors.PRACTICE, True)]
-    return mask
+    def explain(
+        self, row: _Row, messages: list[facts.Sent], masks: list[int], applied: int
+    ) -> tuple[str, list[str]]:
+        """The reason code and evidence of one denominator patient (docs/measures.md)."""
+        first = None
+        evidence: list[str] = []
+        outside: list[str] = []
+        by_staff: list[str] = []
+        by_clinician: list[str] = []
+        asked: list[str] = []
+        clinicians = self.practice.clinicians_anywhere
+        for m, bits in zip(messages, masks, strict=True):
+            if bits & applied:
+                if m.in_window:
+                    first = first or m
+                    evidence.append(m.identifier)
+                else:
+                    outside.append(m.identifier)
+            elif not m.in_window or self.patient_sent:
+                continue
+            elif m.from_patient_side:
+                if m.org in row.orgs:
+                    asked.append(m.identifier)
+            elif m.sender in clinicians:
+                by_clinician.append(m.identifier)
+            else:
+                by_staff.append(m.identifier)
+        if first is not None:
+            return self.reason(row, first), evidence
+        for reason, found in (
+            ("sent-by-staff", by_staff),
+            ("sent-by-other-clinician", by_clinician),
+            ("unanswered-patient-message", asked),
+            ("outside-window", outside),
+        ):
+            if found:
+                return reason, found
+        return "no-message", []
 
 
 # -- one row's result ---------------------------------------------------------------------------
@@ -320,42 +382,42 @@ def _result(
 ) -> dict[str, Any]:
     applied = _BIT[(request.policy.actors, request.policy.halo)]
     halo = credit.halo(row)
+    with_patients = request.patients
     counts = dict.fromkeys(_BIT.values(), 0)
     patients = []
-    no_messages: list[facts.Sent] = []
+    portal_names = facts.PORTAL
     for patient, (mrn, portal) in row.patients.items():
-        messages = by_patient.get(patient, no_messages)
-        if not messages:
-            if request.patients:
+        messages = by_patient.get(patient)
+        if messages is None:
+            if with_patients:
                 patients.append(
                     {
                         "patient": mrn,
                         "in_numerator": False,
                         "reason": "no-message",
                         "evidence": [],
-                        "portal": facts.PORTAL[portal],
+                        "portal": portal_names[portal],
                     }
                 )
             continue
+        masks = credit.masks(row, halo, messages)
         mask = 0
-        masks = []
-        for m in messages:
-            bits = credit.mask(row, halo, m)
-            masks.append(bits)
+        for m, bits in zip(messages, masks, strict=True):
             if m.in_window:
                 mask |= bits
-        for bit in counts:
-            if mask & bit:
-                counts[bit] += 1
-        if request.patients:
-            reason, evidence = _explain(row, credit, messages, masks, applied)
+        if mask:
+            for bit in counts:
+                if mask & bit:
+                    counts[bit] += 1
+        if with_patients:
+            reason, evidence = credit.explain(row, messages, masks, applied)
             patients.append(
                 {
                     "patient": mrn,
                     "in_numerator": bool(mask & applied),
                     "reason": reason,
                     "evidence": evidence,
-                    "portal": facts.PORTAL[portal],
+                    "portal": portal_names[portal],
                 }
             )
     program = request.program
@@ -376,9 +438,13 @@ def _result(
             for actors, halo_on in READINGS
         ],
     }
-    if request.patients:
-        result["patients"] = sorted(patients, key=lambda p: p["patient"])
+    if with_patients:
+        result["patients"] = sorted(patients, key=_by_mrn)
     return result
+
+
+def _by_mrn(entry: dict[str, Any]) -> str:
+    return str(entry["patient"])
 
 
 def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]:
@@ -390,37 +456,6 @@ def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]
         "met": program.met(numerator, denominator),
         "points": program.points(numerator, denominator),
     }
-
-
-def _explain(
-    row: _Row,
-    credit: _Credit,
-    messages: list[facts.Sent],
-    masks: list[int],
-    applied: int,
-) -> tuple[str, list[str]]:
-    """The reason code and evidence of one denominator patient (docs/measures.md)."""
-    credited = [m for m, bits in zip(messages, masks, strict=True) if bits & applied]
-    inside = [m for m in credited if m.in_window]
-    if inside:
-        return credit.reason(row, inside[0]), [m.identifier for m in inside]
-    if not credit.patient_sent:
-        missed = [m for m in messages if m.in_window and not m.from_patient_side]
-        by_staff = [m for m in missed if m.sender not in credit.practice.clinicians_anywhere]
-        if by_staff:
-            return "sent-by-staff", _ids(by_staff)
-        if missed:
-            return "sent-by-other-clinician", _ids(missed)
-        asked = [m for m in messages if m.in_window and m.from_patient_side and m.org in row.orgs]
-        if asked:
-            return "unanswered-patient-message", _ids(asked)
-    if credited:
-        return "outside-window", _ids(credited)
-    return "no-message", []
-
-
-def _ids(messages: Iterable[facts.Sent]) -> list[str]:
-    return [m.identifier for m in messages]
 
 
 def exclusions(

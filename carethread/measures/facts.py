@@ -212,12 +212,12 @@ class Sent(NamedTuple):
     patient: int
     id: int
     identifier: str
-    from_patient_side: bool
+    from_patient_side: int  # 1 or 0
     sender: int | None  # practitioner
     on_behalf_of: int | None
     org: int  # the thread's organisation
-    answers_patient: bool  # a reply to the patient side, or in a thread the patient side began
-    in_window: bool
+    answers_patient: int  # 1: a reply to the patient side, or in a thread it began
+    in_window: int  # 1 or 0
 
 
 def _authorised(rep: str, patient: str) -> str:
@@ -236,7 +236,7 @@ def sent(
 ) -> list[Sent]:
     """Completed, non-automatic messages about a patient sent within ``scan``: those a
     practitioner sent that reach the patient or an authorised representative, and those the
-    patient or an authorised representative sent. Ordered by patient, then sending time."""
+    patient or an authorised representative sent. Ordered by sending time."""
     kinds = Message.SenderKind
     reaches = (
         f"EXISTS (SELECT 1 FROM {_t(Recipient)} rc "
@@ -279,13 +279,11 @@ def sent(
     if patients is not None:
         sql += f" AND t.patient_id IN ({patients[0]})"
         params.extend(patients[1])
-    sql += " ORDER BY t.patient_id, m.sent_at, m.id"
+    # In sending order (the order of the index on ``sent_at``); the flags stay 0/1 integers.
+    sql += " ORDER BY m.sent_at, m.id"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            Sent(pat, pk, ident, bool(side), sender, behalf, org, bool(answers), bool(inside))
-            for pat, pk, ident, side, sender, behalf, org, answers, inside in cursor.fetchall()
-        ]
+        return list(map(Sent._make, cursor.fetchall()))
 
 
 def practice_recipients(message_ids: Iterable[int]) -> dict[int, tuple[set[int], set[int]]]:

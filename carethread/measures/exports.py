@@ -1,0 +1,400 @@
+"""The measure report's output formats: the reference JSON, CSV (entity rows or patient rows) and
+CMS QPP submission JSON.
+
+Every function here takes the document ``engine.compute`` returns (interfaces.md §4) and is pure:
+the command line and the REST API call the same functions, so their answers agree byte for byte.
+``check_options`` is called before anything is computed: a format that cannot be produced for the
+request is bad input (CLI exit 2, HTTP 400), not a late failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from carethread.measures.programs import PROGRAMS, Level, Program, UnknownProgram, get
+from carethread.measures.request import MeasureInputError, MeasureRequest
+
+FORMATS = ("json", "csv", "qpp")
+
+QPP_PROGRAMS = tuple(program.id for program in PROGRAMS.values() if program.qpp_measure_id)
+QPP_ONLY_MIPS = f"QPP export is only for MIPS programs ({', '.join(QPP_PROGRAMS)})"
+QPP_NO_EP = (
+    "QPP has no submissions for eligible professionals (level ep); use level individual or group"
+)
+QPP_SUBMISSION_METHOD = "registry"
+
+ENTITY_COLUMNS = (
+    "tin",
+    "npi",
+    "numerator",
+    "denominator",
+    "rate",
+    "threshold",
+    "met",
+    "points",
+    "value",
+    "no_office_visits",
+    "broadband",
+    "program",
+    "measure_id",
+    "period_start",
+    "period_end",
+    "level",
+    "policy_actors",
+    "policy_halo",
+    "policy_exclude_pos",
+    "policy_window",
+)
+PATIENT_COLUMNS = ("tin", "npi", "patient", "in_numerator", "reason", "evidence", "portal")
+
+# Text a spreadsheet would read as a formula (or a command) when a cell starts with it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# -- checks made before computing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How a report is written: its format, whether CSV lists patients, the QPP CEHRT id."""
+
+    format: str = "json"
+    cehrt_id: str | None = None
+    patients: bool = False
+
+
+def check_options(
+    request: MeasureRequest, format: str | None = None, cehrt_id: str | None = None
+) -> OutputOptions:
+    """The output options for ``request``, or ``MeasureInputError`` saying why they do not fit."""
+    chosen = format or "json"
+    if chosen not in FORMATS:
+        raise MeasureInputError(f"unknown format {chosen!r}; formats: {', '.join(FORMATS)}")
+    cehrt = cehrt_id or None
+    if chosen == "qpp":
+        check_qpp(request.program, request.level)
+        if request.patients:
+            raise MeasureInputError(
+                "a QPP submission carries no patient list; ask for the patients in json or csv"
+            )
+        if cehrt is not None:
+            cehrt = check_cehrt_id(cehrt)
+    elif cehrt is not None:
+        raise MeasureInputError("a CEHRT id is only written into the QPP format (format qpp)")
+    return OutputOptions(format=chosen, cehrt_id=cehrt, patients=request.patients)
+
+
+def check_qpp(program: Program, level: Level | str) -> None:
+    """Refuse a QPP export for a program or level QPP has no submission for."""
+    if program.qpp_measure_id is None or program.qpp_category is None:
+        raise MeasureInputError(QPP_ONLY_MIPS)
+    if Level(level) == Level.EP:
+        raise MeasureInputError(QPP_NO_EP)
+
+
+def check_cehrt_id(value: str) -> str:
+    """The CMS EHR Certification ID (from the CHPL): 15 letters and digits."""
+    text = value.strip()
+    if len(text) != 15 or not (text.isascii() and text.isalnum()):
+        raise MeasureInputError(
+            "the CEHRT id is the 15-character CMS EHR Certification ID (letters and digits), "
+            f"not {value!r}"
+        )
+    return text.upper()
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+
+# Keys in the order interfaces.md §4 shows them; keys not listed follow, alphabetically.
+_DOCUMENT_KEYS = (
+    "program",
+    "measure_id",
+    "period",
+    "level",
+    "policy",
+    "warnings",
+    "results",
+)
+_ROW_KEYS = (
+    "tin",
+    "npi",
+    "numerator",
+    "denominator",
+    "rate",
+    "value",
+    "threshold",
+    "met",
+    "points",
+    "exclusions",
+    "what_it_takes",
+    "readings",
+    "patients",
+)
+_KEY_ORDER: dict[str, tuple[str, ...]] = {
+    "document": _DOCUMENT_KEYS,
+    "period": ("start", "end"),
+    "policy": ("actors", "halo", "exclude_pos", "window"),
+    "row": _ROW_KEYS,
+    "exclusions": ("no_office_visits", "broadband"),
+    "what_it_takes": ("goal", "points", "more_patients"),
+    "reading": (
+        "actors",
+        "halo",
+        "numerator",
+        "denominator",
+        "rate",
+        "threshold",
+        "met",
+        "points",
+        "applied",
+    ),
+    "patient": ("patient", "in_numerator", "reason", "evidence", "portal"),
+}
+# Where each kind of object sits: (parent kind, key) -> kind of the value (or of its items).
+_CHILDREN: dict[tuple[str, str], str] = {
+    ("document", "period"): "period",
+    ("document", "policy"): "policy",
+    ("document", "results"): "row",
+    ("row", "exclusions"): "exclusions",
+    ("row", "what_it_takes"): "what_it_takes",
+    ("row", "readings"): "reading",
+    ("row", "patients"): "patient",
+}
+
+
+def _ordered(value: Any, kind: str) -> Any:
+    if isinstance(value, list):
+        return [_ordered(item, kind) for item in value]
+    if not isinstance(value, dict):
+        return value
+    known = _KEY_ORDER.get(kind, ())
+    keys = [key for key in known if key in value]
+    keys += sorted(key for key in value if key not in known)
+    return {key: _ordered(value[key], _CHILDREN.get((kind, key), "")) for key in keys}
+
+
+def to_json(doc: dict[str, Any]) -> str:
+    """The reference JSON, indented by 2, keys in a fixed order: the same document always gives
+    the same text, however its dictionaries were built."""
+    return json.dumps(_ordered(doc, "document"), indent=2, ensure_ascii=False, allow_nan=False) + (
+        "\n"
+    )
+
+
+def submissions_json(submissions: list[dict[str, Any]]) -> str:
+    return json.dumps(submissions, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    # Keep spreadsheets from reading a cell as a formula (MRNs and identifiers come from imports).
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _threshold_cell(threshold: dict[str, Any] | None) -> str:
+    if not threshold:
+        return ""
+    return " ".join(f"{name}={_cell(threshold[name])}" for name in sorted(threshold))
+
+
+def _exclude_pos_cell(codes: Iterable[str] | None) -> str:
+    listed = list(codes or [])
+    return ",".join(_cell(code) for code in listed) if listed else "none"
+
+
+def _write(header: tuple[str, ...], rows: Iterable[list[str]]) -> str:
+    out = io.StringIO()
+    # RFC 4180 line ends: with "\n" alone the csv module would leave a cell holding a bare "\r"
+    # unquoted, and a reader would split the row there.
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def entity_csv(doc: dict[str, Any]) -> str:
+    """One row per entity; each row repeats the program, period, level and policies, so a row
+    taken out of the file still says what it measures."""
+    period = doc.get("period") or {}
+    policy = doc.get("policy") or {}
+    context = [
+        _cell(doc.get("program")),
+        _cell(doc.get("measure_id")),
+        _cell(period.get("start")),
+        _cell(period.get("end")),
+        _cell(doc.get("level")),
+        _cell(policy.get("actors")),
+        _cell(policy.get("halo")),
+        _exclude_pos_cell(policy.get("exclude_pos")),
+        _cell(policy.get("window")),
+    ]
+    rows = []
+    for row in doc.get("results", []):
+        exclusions = row.get("exclusions") or {}
+        rows.append(
+            [
+                _cell(row.get("tin")),
+                _cell(row.get("npi")),
+                _cell(row.get("numerator")),
+                _cell(row.get("denominator")),
+                _cell(row.get("rate")),
+                _threshold_cell(row.get("threshold")),
+                _cell(row.get("met")),
+                _cell(row.get("points")),
+                _cell(row.get("value")),
+                _cell(exclusions.get("no_office_visits")),
+                _cell(exclusions.get("broadband")),
+                *context,
+            ]
+        )
+    return _write(ENTITY_COLUMNS, rows)
+
+
+def patient_csv(doc: dict[str, Any]) -> str:
+    """One row per (entity, denominator patient); the evidence identifiers joined by spaces."""
+    rows = []
+    for row in doc.get("results", []):
+        tin, npi = _cell(row.get("tin")), _cell(row.get("npi"))
+        for entry in row.get("patients") or []:
+            rows.append(
+                [
+                    tin,
+                    npi,
+                    _cell(entry.get("patient")),
+                    _cell(entry.get("in_numerator")),
+                    _cell(entry.get("reason")),
+                    # Checked as a whole: its first identifier is what a spreadsheet reads.
+                    _cell(" ".join(str(item) for item in entry.get("evidence") or [])),
+                    _cell(entry.get("portal")),
+                ]
+            )
+    return _write(PATIENT_COLUMNS, rows)
+
+
+# -- QPP -----------------------------------------------------------------------------------------
+
+
+def _program_of(doc: dict[str, Any]) -> Program:
+    try:
+        return get(str(doc.get("program")))
+    except UnknownProgram as exc:
+        raise MeasureInputError(str(exc)) from None
+
+
+def _digits(value: Any, length: int, name: str) -> str:
+    text = "" if value is None else str(value)
+    if len(text) != length or not (text.isascii() and text.isdigit()):
+        raise ValueError(f"a QPP submission needs a {length}-digit {name}, not {text!r}")
+    return text
+
+
+def qpp(doc: dict[str, Any], cehrt_id: str | None = None) -> list[dict[str, Any]]:
+    """One QPP submission object per result row (``individual``: per TIN and NPI; ``group``: per
+    TIN), carrying the program's measure id and category and the row's numerator and
+    denominator. Raises ``MeasureInputError`` for a program or level QPP has no submission for."""
+    program = _program_of(doc)
+    check_qpp(program, str(doc.get("level")))
+    assert program.qpp_measure_id is not None and program.qpp_category is not None
+    if doc.get("measure_id") not in (None, program.qpp_measure_id):
+        raise ValueError(
+            f"the document's measure id {doc.get('measure_id')!r} is not "
+            f"{program.qpp_measure_id!r}, the measure id of {program.id}"
+        )
+    individual = Level(str(doc["level"])) == Level.INDIVIDUAL
+    cehrt = check_cehrt_id(cehrt_id) if cehrt_id else None
+    period = doc["period"]
+    submissions = []
+    for row in doc.get("results", []):
+        numerator, denominator = row.get("numerator"), row.get("denominator")
+        if not (isinstance(numerator, int) and isinstance(denominator, int)):
+            raise ValueError("a QPP proportion needs integer numerator and denominator")
+        if not 0 <= numerator <= denominator:
+            raise ValueError(
+                f"a QPP proportion needs 0 <= numerator <= denominator, not "
+                f"{numerator}/{denominator}"
+            )
+        submission: dict[str, Any] = {
+            "entityType": "individual" if individual else "group",
+            "taxpayerIdentificationNumber": _digits(row.get("tin"), 9, "TIN"),
+        }
+        if individual:
+            submission["nationalProviderIdentifier"] = _digits(row.get("npi"), 10, "NPI")
+        measurement_set: dict[str, Any] = {
+            "category": program.qpp_category,
+            "submissionMethod": QPP_SUBMISSION_METHOD,
+            "performanceStart": str(period["start"]),
+            "performanceEnd": str(period["end"]),
+        }
+        if cehrt is not None:
+            measurement_set["cehrtId"] = cehrt
+        measurement_set["measurements"] = [
+            {
+                "measureId": program.qpp_measure_id,
+                "value": {"numerator": numerator, "denominator": denominator},
+            }
+        ]
+        submission["performanceYear"] = program.year
+        submission["measurementSets"] = [measurement_set]
+        submissions.append(submission)
+    return submissions
+
+
+# -- one entry point for the command line and the API -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    content_type: str
+    rows: int
+    patients: int
+
+
+def render(doc: dict[str, Any], options: OutputOptions) -> Rendered:
+    """The report in the chosen format, with the counts its audit entry records."""
+    if options.format == "qpp":
+        text = submissions_json(qpp(doc, options.cehrt_id))
+        content_type = "application/json"
+    elif options.format == "csv":
+        text = patient_csv(doc) if options.patients else entity_csv(doc)
+        content_type = "text/csv; charset=utf-8"
+    else:
+        text = to_json(doc)
+        content_type = "application/json"
+    rows, patients = counts(doc)
+    return Rendered(text=text, content_type=content_type, rows=rows, patients=patients)
+
+
+def counts(doc: dict[str, Any]) -> tuple[int, int]:
+    """(result rows, distinct patients listed): the only numbers an audit entry keeps."""
+    results = doc.get("results", [])
+    listed = {entry.get("patient") for row in results for entry in row.get("patients") or []}
+    return len(results), len(listed)
+
+
+def audit_details(
+    request: MeasureRequest, options: OutputOptions, rows: int, patients: int
+) -> dict[str, Any]:
+    """What the audit entry of a report says: codes and counts, never an MRN or a name."""
+    return {
+        "program": request.program.id,
+        "level": str(request.level),
+        "format": options.format,
+        "rows": rows,
+        "patients": patients,
+        "with_patients": options.patients,
+    }
