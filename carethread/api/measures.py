@@ -8,42 +8,29 @@ administrators; without it, the report covers the caller's organisation when the
 exactly one. At level ``ep`` a row spans every organisation of its clinician, so a patient list
 there needs the caller to administer all of them. Bad input is a 400 with the same message the
 command line prints; nothing is computed for it. Every report served is recorded in the audit
-trail (``measure.report``, counts only).
+trail (``measure.report``, counts only). The access decisions are ``carethread.measures.access``'s,
+shared with the web dashboard.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from carethread.accounts import roles
-from carethread.accounts.access import admin_organizations
 from carethread.api.schemas import Body, Error, Invalid
 from carethread.audit import codes
 from carethread.audit.actions import record
-from carethread.core.models import Encounter, Organization
-from carethread.measures import engine, exports
-from carethread.measures.programs import PROGRAMS, Level
-from carethread.measures.request import MeasureInputError, MeasureRequest, parse
+from carethread.measures import access, engine, exports
+from carethread.measures.access import CHOOSE_A_TIN, NOT_AN_ADMIN, SPANS_OTHER_PRACTICES
+from carethread.measures.programs import PROGRAMS
+from carethread.measures.request import MeasureInputError, parse
 
 router = Router(tags=["measures"])
 
-NOT_AN_ADMIN = "Measure reports are for practice administrators."
-CHOOSE_A_TIN = (
-    "You administer more than one practice: choose one with tin (the practice's 9-digit TIN)."
-)
-SPANS_OTHER_PRACTICES = (
-    "The patient lists of these clinicians include patients of practices you do not "
-    "administer: ask without patients, or ask an administrator of every one of them."
-)
+__all__ = ["CHOOSE_A_TIN", "NOT_AN_ADMIN", "SPANS_OTHER_PRACTICES", "router"]
 
 
 # -- the options -------------------------------------------------------------------------------
@@ -246,10 +233,10 @@ def post_report(request: HttpRequest, payload: ReportIn) -> HttpResponse:
 
 def report(request: HttpRequest, query: ReportQuery, counties: str | None) -> HttpResponse:
     user = request.auth  # type: ignore[attr-defined]
-    practice = roles.is_practice_user(user)
-    administered = {org.tin: org for org in admin_organizations(user)} if practice else {}
-    if not administered:
-        raise HttpError(403, NOT_AN_ADMIN)
+    try:
+        administered = access.require_admin(user)
+    except access.Refused as refused:
+        raise HttpError(refused.status, refused.message) from None
     try:
         measure = parse(
             program=query.program,
@@ -265,16 +252,12 @@ def report(request: HttpRequest, query: ReportQuery, counties: str | None) -> Ht
         options = exports.check_options(measure, query.format, query.cehrt_id)
     except MeasureInputError as exc:
         raise HttpError(400, str(exc)) from None
-    if measure.tin is None:
-        if len(administered) != 1:
-            raise HttpError(400, CHOOSE_A_TIN)
-        measure = dataclasses.replace(measure, tin=next(iter(administered)))
-    elif measure.tin not in administered:
-        raise HttpError(403, f"You do not administer the practice with TIN {measure.tin}.")
-
-    doc = engine.compute(measure)
-    if measure.level == Level.EP and measure.patients:
-        _check_spanned_practices(measure, doc, administered.values())
+    try:
+        measure = access.scoped(measure, administered)
+        doc = engine.compute(measure)
+        access.check_patient_lists(measure, doc, administered.values())
+    except access.Refused as refused:
+        raise HttpError(refused.status, refused.message) from None
     try:
         rendered = exports.render(doc, options)
     except MeasureInputError as exc:
@@ -291,26 +274,3 @@ def report(request: HttpRequest, query: ReportQuery, counties: str | None) -> Ht
         name = f"measure-{measure.program.id}-{measure.start}-{measure.end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-def _check_spanned_practices(
-    measure: MeasureRequest, doc: dict[str, Any], administered: Any
-) -> None:
-    """At level ep a row's patients come from every practice its clinician belongs to or saw
-    patients at in the period: the caller must administer each of them."""
-    npis = {row["npi"] for row in doc.get("results", []) if row.get("npi")}
-    if not npis:
-        return
-    zone = ZoneInfo(settings.TIME_ZONE)
-    start = dt.datetime.combine(measure.start, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(measure.end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    seen_at = Encounter.objects.filter(
-        participants__npi__in=npis, start__gte=start, start__lt=end
-    ).values("organization_id")
-    spanned = set(
-        Organization.objects.filter(
-            Q(memberships__practitioner__npi__in=npis) | Q(pk__in=seen_at)
-        ).values_list("pk", flat=True)
-    )
-    if not spanned <= {org.pk for org in administered}:
-        raise HttpError(403, SPANS_OTHER_PRACTICES)

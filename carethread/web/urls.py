@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from carethread.web import measures_views as measures
 from carethread.web import messaging_views as views
 from carethread.web import triage_views
 
@@ -27,4 +28,18 @@ urlpatterns = [
     path("messages/<str:thread_uuid>/notes", triage_views.add_note, name="messaging_note"),
     path("patients/<str:patient_uuid>/messages", views.patient_messages, name="messaging_patient"),
     path("help/messaging", views.help_page, name="messaging_help"),
+    path("practice/measures", measures.dashboard, name="measures_dashboard"),
+    path("practice/measures/patients", measures.patients, name="measures_patients"),
+    path("practice/measures/trend", measures.trend, name="measures_trend"),
+    path("practice/measures/outreach", measures.outreach, name="measures_outreach"),
+    path(
+        "practice/measures/outreach/<str:outreach_uuid>/confirm",
+        measures.outreach_confirm,
+        name="measures_outreach_confirm",
+    ),
+    path(
+        "practice/measures/outreach/<str:outreach_uuid>/cancel",
+        measures.outreach_cancel,
+        name="measures_outreach_cancel",
+    ),
 ]

@@ -1,0 +1,109 @@
+"""Who may see which measure report: the one gate the REST API and the web dashboard share.
+
+Only practice administrators see measure reports, and only for organisations they administer:
+
+* ``administered(user)`` — the organisations (by TIN) the user administers; empty for anyone who
+  is not an active practice user;
+* ``require_admin(user)`` — the same, or ``Refused(403, NOT_AN_ADMIN)``; checked before any input
+  is read, so a non-administrator learns nothing about the input rules;
+* ``scoped(request, administered)`` — the request with its TIN settled: a TIN the user does not
+  administer is refused (403), and without a TIN the report covers the user's practice when they
+  administer exactly one (else ``Refused(400, CHOOSE_A_TIN)``);
+* ``check_patient_lists(request, doc, administered)`` — at level ``ep`` a row spans every
+  organisation its clinician belongs to or saw patients at in the period, so a patient list there
+  needs the user to administer all of them (else ``Refused(403, SPANS_OTHER_PRACTICES)``).
+
+``Refused`` carries the HTTP status the API answers and a message safe to show. The web pages
+turn the refusals that would tell an outsider something (not an administrator, not their TIN)
+into their usual 404.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+
+from carethread.accounts import roles
+from carethread.accounts.access import admin_organizations
+from carethread.core.models import Encounter, Organization
+from carethread.measures.programs import Level
+from carethread.measures.request import MeasureRequest
+
+NOT_AN_ADMIN = "Measure reports are for practice administrators."
+CHOOSE_A_TIN = (
+    "You administer more than one practice: choose one with tin (the practice's 9-digit TIN)."
+)
+SPANS_OTHER_PRACTICES = (
+    "The patient lists of these clinicians include patients of practices you do not "
+    "administer: ask without patients, or ask an administrator of every one of them."
+)
+
+
+class Refused(Exception):
+    """A report the caller may not have: ``status`` is the HTTP answer, ``message`` its text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def not_their_practice(tin: str) -> str:
+    return f"You do not administer the practice with TIN {tin}."
+
+
+def administered(user: Any) -> dict[str, Organization]:
+    """The organisations ``user`` administers, by TIN (empty unless an active practice user)."""
+    if not roles.is_practice_user(user):
+        return {}
+    return {org.tin: org for org in admin_organizations(user).order_by("name", "tin")}
+
+
+def require_admin(user: Any) -> dict[str, Organization]:
+    orgs = administered(user)
+    if not orgs:
+        raise Refused(403, NOT_AN_ADMIN)
+    return orgs
+
+
+def scoped(request: MeasureRequest, orgs: dict[str, Organization]) -> MeasureRequest:
+    """``request`` limited to a practice the caller administers."""
+    if request.tin is None:
+        if len(orgs) != 1:
+            raise Refused(400, CHOOSE_A_TIN)
+        return dataclasses.replace(request, tin=next(iter(orgs)))
+    if request.tin not in orgs:
+        raise Refused(403, not_their_practice(request.tin))
+    return request
+
+
+def check_patient_lists(
+    request: MeasureRequest, doc: dict[str, Any], orgs: Iterable[Organization]
+) -> None:
+    """At level ep a row's patients come from every practice its clinician belongs to or saw
+    patients at in the period: the caller must administer each of them. Other levels keep to
+    the scoped TIN, so they need no check."""
+    if request.level != Level.EP or not request.patients:
+        return
+    npis = {row["npi"] for row in doc.get("results", []) if row.get("npi")}
+    if not npis:
+        return
+    zone = ZoneInfo(settings.TIME_ZONE)
+    start = dt.datetime.combine(request.start, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    seen_at = Encounter.objects.filter(
+        participants__npi__in=npis, start__gte=start, start__lt=end
+    ).values("organization_id")
+    spanned = set(
+        Organization.objects.filter(
+            Q(memberships__practitioner__npi__in=npis) | Q(pk__in=seen_at)
+        ).values_list("pk", flat=True)
+    )
+    if not spanned <= {org.pk for org in orgs}:
+        raise Refused(403, SPANS_OTHER_PRACTICES)
