@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from carethread.web import measures_outreach_views as measures_outreach
+from carethread.web import measures_trend_views as measures_trend
 from carethread.web import measures_views as measures
 from carethread.web import messaging_views as views
 from carethread.web import triage_views
@@ -30,16 +32,16 @@ urlpatterns = [
     path("help/messaging", views.help_page, name="messaging_help"),
     path("practice/measures", measures.dashboard, name="measures_dashboard"),
     path("practice/measures/patients", measures.patients, name="measures_patients"),
-    path("practice/measures/trend", measures.trend, name="measures_trend"),
-    path("practice/measures/outreach", measures.outreach, name="measures_outreach"),
+    path("practice/measures/trend", measures_trend.trend, name="measures_trend"),
+    path("practice/measures/outreach", measures_outreach.outreach, name="measures_outreach"),
     path(
         "practice/measures/outreach/<str:outreach_uuid>/confirm",
-        measures.outreach_confirm,
+        measures_outreach.outreach_confirm,
         name="measures_outreach_confirm",
     ),
     path(
         "practice/measures/outreach/<str:outreach_uuid>/cancel",
-        measures.outreach_cancel,
+        measures_outreach.outreach_cancel,
         name="measures_outreach_cancel",
     ),
 ]
