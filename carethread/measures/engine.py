@@ -85,10 +85,15 @@ def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, A
             if program.numerator is Numerator.PATIENT_SENT
             else {}
         )
+        cards = (
+            facts.patient_cards(facts.seen_patients_sql(scope) if filtered else None)
+            if request.patients
+            else {}
+        )
         step("results")
         credit = _Credit(practice, recipients, program.numerator)
         results = [
-            _result(row, request, credit, by_patient, group_visits)
+            _result(row, request, credit, by_patient, cards, group_visits)
             for row in sorted(rows.values(), key=_Row.sort_key)
         ]
     return {
@@ -130,7 +135,7 @@ class _Row:
     npi: str | None
     own: frozenset[int]  # the row's own clinicians
     orgs: frozenset[int]  # the row's organisations
-    patients: dict[int, tuple[str, int]]  # patient -> (MRN, portal)
+    patients: set[int]
     visits: int = 0
     low_broadband_visits: int = 0
 
@@ -204,7 +209,7 @@ class _Entities:
                 if self._wanted_prac(prac):
                     orgs = practice.member_orgs.get(prac, set()) | encounter_orgs.get(prac, set())
                     rows[prac] = _Row(
-                        None, practice.npi[prac], frozenset({prac}), frozenset(orgs), {}
+                        None, practice.npi[prac], frozenset({prac}), frozenset(orgs), set()
                     )
             for s in seen:
                 _add(rows[s[1]], s)
@@ -212,16 +217,18 @@ class _Entities:
 
     def _individual(self, org: int, prac: int) -> _Row:
         practice = self.practice
-        return _Row(practice.tin[org], practice.npi[prac], frozenset({prac}), frozenset({org}), {})
+        return _Row(
+            practice.tin[org], practice.npi[prac], frozenset({prac}), frozenset({org}), set()
+        )
 
     def _group(self, org: int, seen_pracs: set[int]) -> _Row:
         own = frozenset(self.practice.org_clinicians.get(org, set()) | seen_pracs)
-        return _Row(self.practice.tin[org], None, own, frozenset({org}), {})
+        return _Row(self.practice.tin[org], None, own, frozenset({org}), set())
 
 
 def _add(row: _Row, seen: facts.Seen) -> None:
-    _org, _prac, patient, visits, low_visits, mrn, portal = seen
-    row.patients[patient] = (mrn, portal)
+    _org, _prac, patient, visits, low_visits = seen
+    row.patients.add(patient)
     row.visits += visits
     row.low_broadband_visits += low_visits
 
@@ -378,6 +385,7 @@ def _result(
     request: MeasureRequest,
     credit: _Credit,
     by_patient: dict[int, list[facts.Sent]],
+    cards: dict[int, tuple[str, int]],
     group_visits: dict[int, tuple[int, int]] | None,
 ) -> dict[str, Any]:
     applied = _BIT[(request.policy.actors, request.policy.halo)]
@@ -386,10 +394,11 @@ def _result(
     counts = dict.fromkeys(_BIT.values(), 0)
     patients = []
     portal_names = facts.PORTAL
-    for patient, (mrn, portal) in row.patients.items():
+    for patient in row.patients:
         messages = by_patient.get(patient)
         if messages is None:
             if with_patients:
+                mrn, portal = cards[patient]
                 patients.append(
                     {
                         "patient": mrn,
@@ -410,6 +419,7 @@ def _result(
                 if mask & bit:
                     counts[bit] += 1
         if with_patients:
+            mrn, portal = cards[patient]
             reason, evidence = credit.explain(row, messages, masks, applied)
             patients.append(
                 {

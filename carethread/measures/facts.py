@@ -110,8 +110,6 @@ class Seen(NamedTuple):
     patient: int
     visits: int
     low_broadband_visits: int
-    mrn: str
-    portal: int  # index into PORTAL
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,7 @@ def _seen_where(scope: Scope) -> tuple[str, list[Any]]:
     sql = [
         "e.start >= %s AND e.start < %s",
         f"e.status NOT IN ({_in(NOT_SEEN_STATUSES)})",
-        "pr.npi IS NOT NULL",
+        "pr.npi IS NOT NULL AND pr.npi <> ''",
     ]
     params: list[Any] = [_instant(scope.start), _instant(scope.end), *NOT_SEEN_STATUSES]
     if scope.excluded_pos:
@@ -165,18 +163,30 @@ def seen(scope: Scope, low_broadband: Sequence[int] | None) -> list[Seen]:
     where, where_params = _seen_where(scope)
     low_sql, low_params = _low_broadband_sum(low_broadband)
     sql = (
-        "SELECT g.org, g.prac, g.patient, g.visits, g.low, pt.mrn, "
-        "CASE WHEN pt.user_id IS NULL THEN 0 WHEN u.blocked_at IS NOT NULL THEN 2 ELSE 1 END "
-        "FROM (SELECT e.organization_id AS org, p.practitioner_id AS prac, "
-        f"e.patient_id AS patient, COUNT(*) AS visits, {low_sql} AS low "
+        f"SELECT e.organization_id, p.practitioner_id, e.patient_id, COUNT(*), {low_sql} "
         f"FROM {_seen_from()} WHERE {where} "
-        "GROUP BY e.organization_id, p.practitioner_id, e.patient_id) g "
-        f"JOIN {_t(Patient)} pt ON pt.id = g.patient "
-        f"LEFT JOIN {_t(User)} u ON u.id = pt.user_id"
+        "GROUP BY e.organization_id, p.practitioner_id, e.patient_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*low_params, *where_params])
         return cursor.fetchall()  # rows in Seen's order
+
+
+def patient_cards(patients: tuple[str, list[Any]] | None) -> dict[int, tuple[str, int]]:
+    """MRN and portal state (an index into PORTAL) of every patient, or of those the subquery
+    ``patients`` selects."""
+    sql = (
+        "SELECT pt.id, pt.mrn, "
+        "CASE WHEN pt.user_id IS NULL THEN 0 WHEN u.blocked_at IS NOT NULL THEN 2 ELSE 1 END "
+        f"FROM {_t(Patient)} pt LEFT JOIN {_t(User)} u ON u.id = pt.user_id"
+    )
+    params: list[Any] = []
+    if patients is not None:
+        sql += f" WHERE pt.id IN ({patients[0]})"
+        params = patients[1]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: (mrn, portal) for pk, mrn, portal in cursor.fetchall()}
 
 
 def group_visits(scope: Scope, low_broadband: Sequence[int] | None) -> dict[int, tuple[int, int]]:
