@@ -62,6 +62,8 @@ def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, A
     group_visits = (
         facts.group_visits(scope, low_broadband) if request.level is Level.GROUP else None
     )
+    filtered = entities.org_filter is not None or entities.prac_filter is not None
+    practice.add_visits(facts.clinicians_seen(scope) if filtered else {s[:2] for s in seen})
     rows = entities.rows(seen)
 
     program = request.program
@@ -71,7 +73,6 @@ def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, A
     else:
         step("messages")
         margin = dt.timedelta(days=NEAR_MISS_DAYS)
-        filtered = entities.org_filter is not None or entities.prac_filter is not None
         sent = facts.sent(
             (window[0] - margin, window[1] + margin),
             window,
@@ -193,12 +194,7 @@ class _Entities:
         elif self.level is Level.GROUP:
             for org in practice.tin:
                 if practice.org_clinicians.get(org) and self._wanted_org(org):
-                    rows[org] = self._group(org, set())
-            seen_by = defaultdict(set)
-            for s in seen:
-                seen_by[s[0]].add(s[1])
-            for org, pracs in seen_by.items():
-                rows[org] = self._group(org, pracs)
+                    rows[org] = self._group(org)
             for s in seen:
                 _add(rows[s[0]], s)
         else:
@@ -221,8 +217,8 @@ class _Entities:
             practice.tin[org], practice.npi[prac], frozenset({prac}), frozenset({org}), set()
         )
 
-    def _group(self, org: int, seen_pracs: set[int]) -> _Row:
-        own = frozenset(self.practice.org_clinicians.get(org, set()) | seen_pracs)
+    def _group(self, org: int) -> _Row:
+        own = frozenset(self.practice.org_clinicians.get(org, set()))
         return _Row(self.practice.tin[org], None, own, frozenset({org}), set())
 
 

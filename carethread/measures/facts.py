@@ -66,6 +66,13 @@ class Practice:
     pool_org: dict[int, int] = field(default_factory=dict)
     pool_members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
+    def add_visits(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """A practitioner with an NPI who saw patients at an organisation's encounters is one of
+        its clinicians for the period, membership or not."""
+        for org, prac in pairs:
+            self.org_clinicians[org].add(prac)
+            self.clinicians_anywhere.add(prac)
+
 
 def practice() -> Practice:
     facts = Practice()
@@ -170,6 +177,16 @@ def seen(scope: Scope, low_broadband: Sequence[int] | None) -> list[Seen]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*low_params, *where_params])
         return cursor.fetchall()  # rows in Seen's order
+
+
+def clinicians_seen(scope: Scope) -> list[tuple[int, int]]:
+    """(organisation, clinician) pairs of the period's qualifying encounters, every practice."""
+    unfiltered = Scope(start=scope.start, end=scope.end, excluded_pos=scope.excluded_pos)
+    where, params = _seen_where(unfiltered)
+    sql = f"SELECT DISTINCT e.organization_id, p.practitioner_id FROM {_seen_from()} WHERE {where}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def patient_cards(patients: tuple[str, list[Any]] | None) -> dict[int, tuple[str, int]]:

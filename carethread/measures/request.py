@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -105,9 +106,14 @@ def parse(
 
 def _date(value: str, name: str) -> dt.date:
     try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
         raise MeasureInputError(f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _level(value: str | None, program: Program) -> Level:

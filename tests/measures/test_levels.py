@@ -239,3 +239,29 @@ def test_any_program_can_be_computed_at_any_level():
     assert row(individual, npi=s.npi("drA"))["met"] is True
     group = year_report("stage3-2018", level="group")
     assert why(group, "PAT", tin=s.tin("riverside")) == (True, "clinician-sent", ["m1"])
+
+
+def test_a_visiting_clinician_is_a_clinician_of_the_practice_for_group_and_halo_alike():
+    """Dr V (a member of Lakeside only) saw Kim at Riverside, and wrote to Pat, whom Dr A saw
+    there. Riverside's group counts the message; so does Dr A's row with the halo, whether or
+    not the report is filtered to Dr A."""
+    s = two_practices()
+    s.clinician("drV", "lakeside", npi="100000400")
+    s.patient("pat")
+    s.patient("kim")
+    s.visit("drA", "pat", "2018-03-02", at="riverside")
+    s.visit("drV", "kim", "2018-03-05", at="riverside")
+    s.message("v1", "drV", to=["pat"], on="2018-04-01")
+    s.load()
+    npi = s.npi("drA")
+    group = year_report(level="group")
+    assert why(group, "PAT", tin=RIVERSIDE_TIN) == (True, "clinician-sent", ["v1"])
+    for options in ({}, {"npi": npi}):
+        on = year_report(policies=["halo=true"], **options)
+        assert why(on, "PAT", tin=RIVERSIDE_TIN, npi=npi) == (True, "practice-sent", ["v1"])
+    off = year_report()
+    assert why(off, "PAT", tin=RIVERSIDE_TIN, npi=npi) == (
+        False,
+        "sent-by-other-clinician",
+        ["v1"],
+    )
