@@ -20,16 +20,14 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from support.world import build_world, practitioner
+from support.world import answered_question, build_world, make_admin, practitioner
 
-from carethread.accounts import actions as accounts
 from carethread.api import actions as api_actions
 from carethread.api.measures import CHOOSE_A_TIN, NOT_AN_ADMIN, SPANS_OTHER_PRACTICES
 from carethread.audit.models import AuditEvent
 from carethread.cli import main
 from carethread.core.models import Membership
 from carethread.measures import engine
-from carethread.messaging import actions
 from carethread.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -50,18 +48,8 @@ def _keep_the_test_connection(monkeypatch):
 def world(db):
     """build_world; c1 administers Riverside and answered the patient's question."""
     w = build_world()
-    accounts.set_practice_admin(
-        Membership.objects.get(practitioner=w.c1, organization=w.org), True, actor=None
-    )
-    first = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    )
-    actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)
+    make_admin(w)
+    answered_question(w)
     return w
 
 

@@ -19,11 +19,7 @@ from e2e.test_messaging_e2e import (
     totp_secret,
 )
 from playwright.sync_api import expect
-from support.world import build_world, patient, visit
-
-from carethread.accounts import actions as accounts
-from carethread.core.models import Membership
-from carethread.messaging import actions
+from support.world import answered_question, build_world, make_admin, patient, visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,18 +27,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def world():
     w = build_world()
-    accounts.set_practice_admin(
-        Membership.objects.get(practitioner=w.c1, organization=w.org), True, actor=None
-    )
-    first = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    )
-    actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)
+    make_admin(w)
+    answered_question(w)
     w.green = patient(w.org, "RFM-1005", "Green", "green@example.com")
     visit(w.green, w.c1, w.org, location=w.office)
     return w

@@ -12,13 +12,12 @@ import json
 import pytest
 from django.db import connections
 from django.utils import timezone
-from support.world import build_world
+from support.world import answered_question, build_world
 
 from carethread.audit.models import AuditEvent
 from carethread.cli import main
 from carethread.measures import engine, exports
 from carethread.measures.management.commands import measure as command
-from carethread.messaging import actions
 
 pytestmark = pytest.mark.django_db
 
@@ -41,15 +40,7 @@ def world(db):
     """build_world, plus a patient question that c1 answered: c1 saw three patients (one of them
     answered, one blocked, one not enrolled)."""
     w = build_world()
-    first = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    )
-    actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)
+    answered_question(w)
     return w
 
 

@@ -126,3 +126,24 @@ def build_world() -> SimpleNamespace:
         w.patient, "old.proxy@example.com", valid_until=timezone.now() - dt.timedelta(days=1)
     )
     return w
+
+
+def make_admin(w: SimpleNamespace, clinician=None) -> None:
+    """Make ``clinician`` (default c1) an administrator of Riverside."""
+    membership = Membership.objects.get(practitioner=clinician or w.c1, organization=w.org)
+    accounts.set_practice_admin(membership, True, actor=None)
+
+
+def answered_question(w: SimpleNamespace):
+    """The patient asks c1 a question and c1 answers it; returns the answer."""
+    from carethread.messaging import actions
+
+    first = actions.start_thread(
+        w.patient.user,
+        patient=w.patient,
+        category="medical",
+        subject="Dose",
+        body="Morning or evening?",
+        to_practitioners=[w.c1],
+    )
+    return actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)

@@ -15,9 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from support.world import build_world, patient, visit
+from support.world import answered_question, build_world, make_admin, patient, visit
 
-from carethread.accounts import actions as accounts
 from carethread.audit.models import AuditEvent
 from carethread.core.models import Membership
 from carethread.measures import engine
@@ -41,20 +40,10 @@ def world():
     """build_world; c1 administers Riverside and answered the patient's question; two more
     enrolled patients (Green, White) were seen by c1 and never messaged."""
     w = build_world()
-    accounts.set_practice_admin(
-        Membership.objects.get(practitioner=w.c1, organization=w.org), True, actor=None
-    )
-    first = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    )
+    make_admin(w)
     w.c2.npi = C2_NPI
     w.c2.save(update_fields=["npi"])
-    w.answer = actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)
+    w.answer = answered_question(w)
     w.green = patient(w.org, "RFM-1005", "Green", "green@example.com")
     w.white = patient(w.org, "RFM-1006", "White", "white@example.com")
     visit(w.green, w.c1, w.org, location=w.office)
