@@ -37,7 +37,7 @@ Step = Callable[[str], None]
 def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, Any]:
     # A large report allocates hundreds of thousands of small dicts and lists that all live
     # until the end; the cyclic collector would walk them again and again for nothing.
-    with _collector_paused():
+    with _collector_paused(), facts.report_session():
         return _compute(request, on_step)
 
 
