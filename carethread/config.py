@@ -71,9 +71,7 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, object]:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
                 "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                    # Reads through the page cache of the operating system (large reports).
-                    "PRAGMA mmap_size=1073741824;"
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
             },
         }
