@@ -21,12 +21,9 @@ into their usual 404.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q
 
 from carethread.accounts import roles
@@ -94,9 +91,7 @@ def check_patient_lists(
     npis = {row["npi"] for row in doc.get("results", []) if row.get("npi")}
     if not npis:
         return
-    zone = ZoneInfo(settings.TIME_ZONE)
-    start = dt.datetime.combine(request.start, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(request.end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    start, end = request.instants()
     seen_at = Encounter.objects.filter(
         participants__npi__in=npis, start__gte=start, start__lt=end
     ).values("organization_id")

@@ -7,14 +7,10 @@ a past period does not depend on today's value.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
 
 from carethread.core.models import Organization
 from carethread.measures import facts
-
-if TYPE_CHECKING:
-    from carethread.measures.engine import _Row
-    from carethread.measures.request import MeasureRequest
 
 
 def enabled_throughout(
@@ -38,43 +34,22 @@ def enabled_throughout(
     return all(during)
 
 
-def rows(
-    rows: dict[Any, _Row],
-    period: tuple[dt.datetime, dt.datetime],
-    practice: facts.Practice,
-    request: MeasureRequest,
-    group_visits: dict[int, tuple[int, int]] | None,
-) -> list[dict[str, Any]]:
-    from carethread.measures.engine import exclusions
-
+def checker(period: tuple[dt.datetime, dt.datetime]) -> Callable[[Iterable[int]], bool]:
+    """A test of organisations (by key): was messaging on at every one throughout ``period``?
+    Reads the audited changes of every organisation once."""
     changes = facts.messaging_enabled_changes()
     organisations = {
         pk: (str(uuid), enabled)
         for pk, uuid, enabled in Organization.objects.values_list("id", "uuid", "messaging_enabled")
     }
 
-    def enabled(org: int) -> bool:
-        key, current = organisations[org]
-        return enabled_throughout(changes.get(key, []), current, period)
+    def enabled(orgs: Iterable[int]) -> bool:
+        states = [
+            enabled_throughout(
+                changes.get(organisations[org][0], []), organisations[org][1], period
+            )
+            for org in orgs
+        ]
+        return bool(states) and all(states)
 
-    results = []
-    for row in sorted(rows.values(), key=lambda r: (r.tin or "", r.npi or "")):
-        value = bool(row.orgs) and all(enabled(org) for org in row.orgs)
-        result: dict[str, Any] = {
-            "tin": row.tin,
-            "npi": row.npi,
-            "value": value,
-            "numerator": None,
-            "denominator": None,
-            "rate": None,
-            "threshold": None,
-            "met": value,
-            "points": None,
-            "exclusions": exclusions(row, request, group_visits),
-            "what_it_takes": None,
-            "readings": [],
-        }
-        if request.patients:
-            result["patients"] = []
-        results.append(result)
-    return results
+    return enabled

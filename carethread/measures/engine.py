@@ -16,13 +16,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 
 from carethread.measures import capability, facts
 from carethread.measures.programs import Level, Numerator, Program
-from carethread.measures.request import Actors, MeasureRequest, Window
+from carethread.measures.request import Actors, MeasureRequest, Window, local_midnight
 
 # The six readings, in the order the output lists them.
 READINGS: tuple[tuple[Actors, bool], ...] = tuple(
@@ -54,13 +51,12 @@ def _collector_paused() -> Iterator[None]:
 
 def _compute(request: MeasureRequest, on_step: Step | None) -> dict[str, Any]:
     step = on_step or (lambda _label: None)
-    zone = ZoneInfo(settings.TIME_ZONE)
-    period = (_midnight(request.start, zone), _midnight(request.end + dt.timedelta(days=1), zone))
+    period = request.instants()
     window = period
     if request.policy.window is Window.CALENDAR_YEAR:
         window = (
-            _midnight(dt.date(request.start.year, 1, 1), zone),
-            _midnight(dt.date(request.end.year + 1, 1, 1), zone),
+            local_midnight(dt.date(request.start.year, 1, 1)),
+            local_midnight(dt.date(request.end.year + 1, 1, 1)),
         )
     step("practices")
     practice = facts.practice()
@@ -79,8 +75,12 @@ def _compute(request: MeasureRequest, on_step: Step | None) -> dict[str, Any]:
     )
     step("visits")
     seen = facts.seen(scope, low_broadband)
+    # At group level an encounter with two clinicians is one visit of the practice: counted
+    # apart, and only when the broadband exclusion needs visit counts.
     group_visits = (
-        facts.group_visits(scope, low_broadband) if request.level is Level.GROUP else None
+        facts.group_visits(scope, low_broadband)
+        if request.level is Level.GROUP and low_broadband is not None
+        else None
     )
     filtered = entities.org_filter is not None or entities.prac_filter is not None
     practice.add_visits(facts.clinicians_seen(scope) if filtered else {s[:2] for s in seen})
@@ -89,7 +89,11 @@ def _compute(request: MeasureRequest, on_step: Step | None) -> dict[str, Any]:
     program = request.program
     if program.numerator is Numerator.CAPABILITY:
         step("settings")
-        results = capability.rows(rows, period, practice, request, group_visits)
+        enabled = capability.checker(period)
+        results = [
+            _capability_result(row, request, enabled(row.orgs), group_visits)
+            for row in sorted(rows.values(), key=_Row.sort_key)
+        ]
     else:
         step("messages")
         margin = dt.timedelta(days=NEAR_MISS_DAYS)
@@ -126,10 +130,6 @@ def _compute(request: MeasureRequest, on_step: Step | None) -> dict[str, Any]:
         "warnings": _warnings(request),
         "results": results,
     }
-
-
-def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 def _warnings(request: MeasureRequest) -> list[str]:
@@ -471,6 +471,32 @@ def _result(
 
 def _by_mrn(entry: dict[str, Any]) -> str:
     return str(entry["patient"])
+
+
+def _capability_result(
+    row: _Row,
+    request: MeasureRequest,
+    value: bool,
+    group_visits: dict[int, tuple[int, int]] | None,
+) -> dict[str, Any]:
+    """A ``mod2-2015`` row: the yes/no value, which is also whether the row passes."""
+    result: dict[str, Any] = {
+        "tin": row.tin,
+        "npi": row.npi,
+        "value": value,
+        "numerator": None,
+        "denominator": None,
+        "rate": None,
+        "threshold": None,
+        "met": value,
+        "points": None,
+        "exclusions": exclusions(row, request, group_visits),
+        "what_it_takes": None,
+        "readings": [],
+    }
+    if request.patients:
+        result["patients"] = []
+    return result
 
 
 def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]:

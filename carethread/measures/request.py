@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 
 from carethread.core.models import Organization, Practitioner
 from carethread.measures.programs import Level, Program, UnknownProgram, get
@@ -45,6 +48,15 @@ class Policy:
     exclude_pos: tuple[str, ...] = DEFAULT_EXCLUDED_POS
     window: Window = Window.PERIOD
 
+    def as_arguments(self) -> list[str]:
+        """The policy as the NAME=VALUE strings ``parse_policies`` reads."""
+        return [
+            f"actors={self.actors}",
+            f"halo={'true' if self.halo else 'false'}",
+            f"exclude_pos={','.join(self.exclude_pos) or 'none'}",
+            f"window={self.window}",
+        ]
+
     def as_json(self) -> dict[str, object]:
         return {
             "actors": str(self.actors),
@@ -66,6 +78,17 @@ class MeasureRequest:
     # (STATE, COUNTY) pairs, upper-cased; None when no list was supplied.
     low_broadband_counties: frozenset[tuple[str, str]] | None = None
     patients: bool = False
+
+    def instants(self) -> tuple[dt.datetime, dt.datetime]:
+        """The period as UTC instants: local midnight of ``start`` up to (not including) local
+        midnight after ``end``."""
+        return local_midnight(self.start), local_midnight(self.end + dt.timedelta(days=1))
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The start of ``day`` in the practice's time zone (CARETHREAD_TIME_ZONE), in UTC."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
 def parse(

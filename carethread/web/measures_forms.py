@@ -176,7 +176,6 @@ class ReportQuery:
 
 def api_url(measure: MeasureRequest, *, format: str = "json", patients: bool = False) -> str:
     """The REST route's URL for the same report (GET works with the browser's session)."""
-    policy = measure.policy
     pairs = [
         ("program", measure.program.id),
         ("start", measure.start.isoformat()),
@@ -184,13 +183,8 @@ def api_url(measure: MeasureRequest, *, format: str = "json", patients: bool = F
         ("level", str(measure.level)),
     ]
     pairs += [(k, v) for k, v in (("tin", measure.tin), ("npi", measure.npi)) if v]
-    pairs += [
-        ("policy", f"actors={policy.actors}"),
-        ("policy", f"halo={'true' if policy.halo else 'false'}"),
-        ("policy", f"exclude_pos={','.join(policy.exclude_pos) or 'none'}"),
-        ("policy", f"window={policy.window}"),
-        ("format", format),
-    ]
+    pairs += [("policy", argument) for argument in measure.policy.as_arguments()]
+    pairs.append(("format", format))
     if patients:
         pairs.append(("patients", "true"))
     return API_REPORT + "?" + urlencode(pairs)
