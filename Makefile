@@ -8,7 +8,7 @@ DEPLOY_ENV := CARETHREAD_HTTPS=1 CARETHREAD_DEBUG=0 CARETHREAD_ALLOWED_HOSTS=car
 	CARETHREAD_BASE_URL=https://carethread.example.org \
 	CARETHREAD_SECRET_KEY=deploy-check-$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')
 
-.PHONY: demo test lint typecheck checks pytest install clean
+.PHONY: demo test lint typecheck security checks pytest install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy carethread
 
+# Static security scan: any high-severity finding fails the build.
+security: $(STAMP)
+	$(BIN)/bandit --quiet --recursive carethread --severity-level high
+
 checks: $(STAMP)
 	$(BIN)/carethread makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/carethread check --deploy --fail-level WARNING
@@ -42,7 +46,7 @@ checks: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck checks pytest
+test: lint typecheck security checks pytest
 
 clean:
 	rm -rf $(VENV) build *.egg-info
