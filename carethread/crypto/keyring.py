@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -31,6 +33,7 @@ from carethread.crypto.models import DataKey
 KEY_BYTES = 32
 NONCE_BYTES = 12
 WRAP_AAD_PREFIX = b"carethread:dek:v1|"
+AUDIT_KEY_INFO = b"carethread:audit:v1|"
 CURRENT_KEY_TTL = 30.0
 
 
@@ -78,6 +81,16 @@ def load_key_file(path: Path | str | None = None) -> KeyFile:
     if not isinstance(current, str) or current not in keys:
         raise KeyRingError(f'key file {path}: "current" must name one of its keys')
     return KeyFile(path=path, current=current, keys=keys)
+
+
+def audit_key(key_file: KeyFile, kek_id: str, purpose: str) -> bytes:
+    """The audit trail's HMAC key for ``purpose`` ("chain" or "checkpoint"), derived from KEK
+    ``kek_id`` with HKDF-SHA-256 under its own label: never the KEK itself, and one key per
+    purpose. Raises ``KeyRingError`` if the key file has no such KEK."""
+    info = AUDIT_KEY_INFO + purpose.encode("ascii") + b"|" + kek_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
+        key_file.kek(kek_id)
+    )
 
 
 def _wrap_aad(dek_id: str) -> bytes:
