@@ -60,7 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Invitation(models.Model):
     """A single-use, expiring invitation to enrol in the portal as a patient or a representative.
 
-    Only the SHA-256 of the token (link) and of the short code (printed at the front desk) is kept.
+    Only keyed digests are kept: of the token (link) and of the short code (printed at the front
+    desk; patients only). A representative's invitation has no code: its link goes to the
+    representative's address on record, whose digest is kept in ``email_hash``, and enrolment
+    must use that address.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -75,7 +78,10 @@ class Invitation(models.Model):
         related_name="invitations",
     )
     token_hash = models.CharField(max_length=64, unique=True)
-    code_hash = models.CharField(max_length=64, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    email_hash = models.CharField(
+        max_length=64, blank=True, default="", help_text="The address it was sent to (digest)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
