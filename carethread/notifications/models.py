@@ -41,6 +41,11 @@ class Notification(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     # Set (and committed) right before the message is handed to the SMTP server.
     handed_at = models.DateTimeField(null=True, blank=True)
+    # The email's Message-ID header, written when the email is first built: every retry
+    # reuses it, so a duplicate (after an unknown outcome) is recognisable as one.
+    message_id = models.CharField(max_length=255, blank=True)
+    # How often a hand-over ended with an unknown outcome and was retried.
+    unknown_outcome_retries = models.PositiveSmallIntegerField(default=0)
     # The queued delivery task (a django-tasks result id) that will deliver this row when due.
     task_id = models.UUIDField(null=True, blank=True)
     last_error_code = models.CharField(max_length=64, blank=True)
