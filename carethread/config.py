@@ -8,6 +8,7 @@ to a default that makes ``make demo`` work with nothing set.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -100,6 +101,32 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, object]:
     raise ConfigError(f"DATABASE_URL must start with sqlite:// or postgres://, not {url!r}")
 
 
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_trusted_proxies(raw: str) -> tuple[ProxyNetwork, ...]:
+    """``CARETHREAD_TRUSTED_PROXIES``: comma-separated IP addresses or networks (CIDR)."""
+    networks: list[ProxyNetwork] = []
+    for part in raw.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError as error:
+            raise ConfigError(
+                f"CARETHREAD_TRUSTED_PROXIES: {text!r} is not an IP address or a network "
+                f"such as 10.0.0.0/8 ({error})"
+            ) from None
+        if network.prefixlen == 0:
+            raise ConfigError(
+                f"CARETHREAD_TRUSTED_PROXIES: {text!r} would trust every address, so any "
+                "client could choose the address it is throttled and audited under"
+            )
+        networks.append(network)
+    return tuple(networks)
+
+
 @dataclass(frozen=True)
 class Config:
     var_dir: Path
@@ -115,6 +142,8 @@ class Config:
     practice_idle_minutes: int
     patient_idle_minutes: int
     login_attempts: int
+    login_account_attempts: int
+    trusted_proxies: tuple[ProxyNetwork, ...]
     invitation_days: int
     log_level: str
     default_from_email: str
@@ -185,6 +214,13 @@ def load() -> Config:
         raise ConfigError(
             f"CARETHREAD_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {log_level!r}"
         )
+    login_attempts = _int("CARETHREAD_LOGIN_ATTEMPTS", 5, minimum=1)
+    login_account_attempts = _int("CARETHREAD_LOGIN_ACCOUNT_ATTEMPTS", 100, minimum=1)
+    if login_account_attempts < login_attempts:
+        raise ConfigError(
+            "CARETHREAD_LOGIN_ACCOUNT_ATTEMPTS (all addresses together) must be at least "
+            f"CARETHREAD_LOGIN_ATTEMPTS ({login_attempts}), not {login_account_attempts}"
+        )
     return Config(
         var_dir=var_dir,
         debug=_bool("CARETHREAD_DEBUG", False),
@@ -200,7 +236,9 @@ def load() -> Config:
         base_url=base_url.rstrip("/"),
         practice_idle_minutes=_int("CARETHREAD_PRACTICE_IDLE_MINUTES", 15, minimum=1),
         patient_idle_minutes=_int("CARETHREAD_PATIENT_IDLE_MINUTES", 30, minimum=1),
-        login_attempts=_int("CARETHREAD_LOGIN_ATTEMPTS", 5, minimum=1),
+        login_attempts=login_attempts,
+        login_account_attempts=login_account_attempts,
+        trusted_proxies=parse_trusted_proxies(_str("CARETHREAD_TRUSTED_PROXIES", "")),
         invitation_days=_int("CARETHREAD_INVITATION_DAYS", 14, minimum=1),
         log_level=log_level,
         default_from_email=_str("CARETHREAD_FROM_EMAIL", "no-reply@carethread.localhost"),

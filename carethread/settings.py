@@ -23,6 +23,8 @@ CARETHREAD_SEND_RATE_PER_HOUR = CONFIG.send_rate_per_hour
 CARETHREAD_ATTACHMENT_MAX_BYTES = CONFIG.attachment_max_bytes
 CARETHREAD_ATTACHMENT_MAX_COUNT = CONFIG.attachment_max_count
 CARETHREAD_OUTREACH_LIMIT = CONFIG.outreach_limit
+# Peers whose X-Forwarded-For is believed (carethread.accounts.addresses.client_address).
+CARETHREAD_TRUSTED_PROXIES = CONFIG.trusted_proxies
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -136,8 +138,11 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_RATE_LIMITS = {
-    # Failed sign-ins: per address and per account (key) — see accounts docs.
+    # Failed sign-ins: per address, and per account from one address (the key is the account
+    # and the address: a stranger elsewhere cannot lock a known account out) ...
     "login_failed": f"{CONFIG.login_attempts * 2}/15m/ip,{CONFIG.login_attempts}/15m/key",
+    # ... and a much higher ceiling per account, all addresses together (see accounts docs).
+    "login_failed_account": f"{CONFIG.login_account_attempts}/15m/key",
     "login": "30/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",

@@ -8,18 +8,29 @@ import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal import ratelimit
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from carethread.accounts.addresses import client_address
 from carethread.accounts.models import User
 from carethread.audit import codes
 from carethread.audit.actions import record
 
 log = logging.getLogger(__name__)
+
+
+ACCOUNT_CEILING = "login_failed_account"  # ACCOUNT_RATE_LIMITS entry: all addresses together
+
+
+def login_key(credentials: dict[str, Any]) -> str:
+    """The account a sign-in attempt is for, as the throttles key it (the typed email)."""
+    login = credentials.get("email", credentials.get("username", ""))
+    return str(login or "").strip().lower()
 
 
 def user_for_login(login: object) -> User | None:
@@ -70,9 +81,40 @@ class AccountAdapter(DefaultAccountAdapter):
         # Nobody signs up on their own: patients enrol by invitation, staff are created by admins.
         return False
 
+    def get_client_ip(self, request: HttpRequest) -> str:
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address")
+        return address
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth's per-key limit of failed sign-ins: per account *from one address*, so that a
+        # stranger elsewhere cannot lock a known account out. The account as a whole has its
+        # own, much higher ceiling (``login_failed_account``).
+        return f"{login_key(credentials)}|{ratelimit.get_ip(request)}"
+
+    def _delete_login_attempts_cached_email(self, request: HttpRequest, **credentials: Any) -> None:
+        # After a successful password reset: the reset address's count and the account's.
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        ratelimit.clear(
+            request,
+            app="allauth.account",
+            action=ACCOUNT_CEILING,
+            key=login_key(credentials),
+        )
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         try:
+            # Per address, and per (account, address) ...
             super().pre_authenticate(request, **credentials)
+            # ... and the ceiling for the account, all addresses together.
+            ceiling = ratelimit.consume(
+                request, app="allauth.account", action=ACCOUNT_CEILING, key=login_key(credentials)
+            )
+            if not ceiling:
+                raise self.validation_error("too_many_login_attempts")
+            # Rolled back together when the password is right (allauth's ``authenticate``).
+            self._login_failed_rl_usage.usage.extend(ceiling.usage)
         except ValidationError:
             record(
                 codes.AUTH_LOGIN_FAILED,

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from carethread.accounts.addresses import client_address
 from carethread.audit.chain import GENESIS_HASH, canonical_json_value, entry_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
 
@@ -39,12 +40,6 @@ def actor_role_of(user: Any) -> str:
     from carethread.accounts.roles import primary_role
 
     return primary_role(user)
-
-
-def client_address(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
 
 
 def check_details(value: Any, depth: int = 0) -> None:
