@@ -34,31 +34,47 @@ class TokenError(Exception):
         self.code = code
 
 
+def token_expiry(
+    now: dt.datetime, *, lifetime_days: int, expires_at: dt.datetime | None
+) -> dt.datetime:
+    """When a new token expires: ``expires_at`` if given (in the future, within the longest
+    lifetime), else ``lifetime_days`` (one of ``tokens.LIFETIME_DAYS``) from now."""
+    longest = now + dt.timedelta(days=max(tokens.LIFETIME_DAYS))
+    if expires_at is not None:
+        if not now < expires_at <= longest:
+            raise TokenError("expires_at")
+        return expires_at
+    if lifetime_days not in tokens.LIFETIME_DAYS:
+        raise TokenError("expires_at")
+    return now + dt.timedelta(days=lifetime_days)
+
+
 def create_token(
     user: Any,
     name: str,
     *,
+    lifetime_days: int = tokens.DEFAULT_LIFETIME_DAYS,
     expires_at: dt.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns the row and the token string (shown once)."""
+    """Create a token for ``user``; returns the row and the token string (shown once).
+
+    It expires after ``lifetime_days`` (one of ``tokens.LIFETIME_DAYS``, default 90), or at
+    ``expires_at`` when that is given."""
     name = (name or "").strip()
     now = timezone.now()
     if not user_may_use_api(user):
         raise TokenError("not_allowed")
     if not name or len(name) > MAX_NAME_LENGTH:
         raise TokenError("name")
-    if expires_at is not None and expires_at <= now:
-        raise TokenError("expires_at")
+    expires_at = token_expiry(now, lifetime_days=lifetime_days, expires_at=expires_at)
     if (
         roles.is_practice_user(user)
         and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     ):
         raise TokenError("mfa_required")
     with transaction.atomic():
-        active = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(
-            expires_at__lte=now
-        )
+        active = ApiToken.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=now)
         if active.count() >= MAX_ACTIVE_TOKENS:
             raise TokenError("too_many")
         raw = tokens.new_token()
@@ -75,7 +91,7 @@ def create_token(
             actor=user,
             request=request,
             obj=token,
-            details={"expires": expires_at is not None},
+            details={"lifetime_days": (expires_at - now).days},
         )
     return token, raw
 

@@ -22,7 +22,8 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    # Chosen at creation (``tokens.LIFETIME_DAYS``); expired, it is refused like an unknown one.
+    expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -32,4 +33,4 @@ class ApiToken(models.Model):
         return f"ApiToken {self.uuid}"
 
     def is_usable_at(self, when: dt.datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or when < self.expires_at)
+        return self.revoked_at is None and when < self.expires_at

@@ -16,20 +16,35 @@ from django.views.decorators.http import require_GET, require_POST
 
 from carethread.api import actions
 from carethread.api.models import ApiToken
+from carethread.api.tokens import DEFAULT_LIFETIME_DAYS, LIFETIME_DAYS
 
 REFUSALS = {
     "not_allowed": "This login cannot use the API.",
     "mfa_required": "Set up an authenticator app before creating an API token.",
     "name": "Give the token a name of at most 100 characters.",
-    "expires_at": "The expiry must be in the future.",
+    "expires_at": "Choose how long the token stays valid.",
     "too_many": "You have too many active tokens; revoke one first.",
 }
+
+
+def _lifetime(value: str) -> int:
+    """The chosen lifetime in days (the default when none was sent); 0, which the action
+    refuses, for anything that is not a number."""
+    if not value:
+        return DEFAULT_LIFETIME_DAYS
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
 
 
 def _page(request: HttpRequest, *, new_token: str = "", status: int = 200) -> HttpResponse:
     user: Any = request.user
     tokens = ApiToken.objects.filter(user=user)
-    context: dict[str, Any] = {"tokens": tokens, "new_token": new_token, "now": timezone.now()}
+    context: dict[str, Any] = {
+        "tokens": tokens,
+        "new_token": new_token,
+        "now": timezone.now(),
+        "lifetimes": LIFETIME_DAYS,
+        "default_lifetime": DEFAULT_LIFETIME_DAYS,
+    }
     return render(request, "api/tokens.html", context, status=status)
 
 
@@ -47,7 +62,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_create(request: HttpRequest) -> HttpResponse:
     try:
         _token, raw = actions.create_token(
-            request.user, request.POST.get("name", ""), request=request
+            request.user,
+            request.POST.get("name", ""),
+            lifetime_days=_lifetime(request.POST.get("lifetime_days", "")),
+            request=request,
         )
     except actions.TokenError as error:
         messages.error(request, REFUSALS.get(error.code, "The token could not be created."))
