@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from carethread.accounts import roles
 from carethread.core.models import Organization, Patient, Representative
@@ -67,6 +69,32 @@ def representative_for_admin(user: Any, representative_uuid: Any) -> Representat
         .select_related("patient", "user")
         .first()
     )
+    if rep is None:
+        raise Http404
+    return rep
+
+
+def own_representatives(user: Any) -> QuerySet[Representative]:
+    """The signed-in patient's representatives whose authorisation has not ended (who can see,
+    or may come to see, their messages). Anyone who is not a patient has none."""
+    patient = roles.patient_of(user)
+    if patient is None or getattr(user, "blocked_at", None) is not None:
+        return Representative.objects.none()
+    now = timezone.now()
+    return (
+        Representative.objects.filter(patient=patient, active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("user")
+        .order_by("family_name", "given_name", "pk")
+    )
+
+
+def own_representative(user: Any, representative_uuid: Any) -> Representative:
+    """One of ``own_representatives``, else ``Http404`` (the same for missing and forbidden)."""
+    try:
+        rep = own_representatives(user).filter(uuid=representative_uuid).first()
+    except (ValueError, ValidationError) as exc:
+        raise Http404 from exc
     if rep is None:
         raise Http404
     return rep

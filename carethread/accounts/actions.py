@@ -1,4 +1,5 @@
-"""Every write of the accounts app: users, invitations, enrolment, portal blocking, privileges.
+"""Every write of the accounts app: users, invitations, enrolment, portal blocking, privileges,
+a patient ending a representative's access.
 
 Each function runs in one transaction and writes its audit entry in that transaction.
 Audit details hold codes and counts only.
@@ -37,9 +38,22 @@ BLOCK_REASONS = {
 }
 
 
+# Recorded for the patient when a representative enrols (subject: the invitation's uuid).
+KIND_PROXY_ACCESS_GRANTED = "proxy.access_granted"
+
+
 class EnrolmentError(Exception):
     """Enrolment refused; ``code`` says why (invalid, birth_date, locked, already_enrolled,
-    email_taken)."""
+    email_taken, email_refused)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class InvitationError(Exception):
+    """No invitation can be made; ``code`` says why (no_address: a representative without an
+    email address on record)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -108,12 +122,22 @@ def create_invitation(
 ) -> tuple[Invitation, str, str]:
     """A single-use, expiring invitation; returns it with its link token and printable code.
 
-    Earlier open invitations for the same person are revoked. The email (if any) goes out after
-    commit and names only the practice.
+    Earlier open invitations for the same person are revoked. The email goes out after commit
+    and names only the practice.
+
+    A patient's invitation has a code for a printed letter (and is emailed to the patient's
+    address when there is one and ``send_email``). A representative's has no code (``""``) and is
+    always emailed, to the representative's address on record and nowhere else; enrolment must
+    use that address (``InvitationError("no_address")`` when there is none). What practice staff
+    can see is thus never enough to enrol as someone's representative.
     """
     if representative is not None and representative.patient_id != patient.pk:
         raise ValueError("The representative does not belong to this patient")
-    token, code = invitations.new_token(), invitations.new_code()
+    address = (representative.email if representative is not None else patient.email).strip()
+    if representative is not None and not address:
+        raise InvitationError("no_address")
+    token = invitations.new_token()
+    code = "" if representative is not None else invitations.new_code()
     now = timezone.now()
     with transaction.atomic():
         Invitation.objects.filter(
@@ -123,13 +147,13 @@ def create_invitation(
             patient=patient,
             representative=representative,
             token_hash=invitations.token_digest(token),
-            code_hash=invitations.code_digest(code),
+            code_hash=invitations.code_digest(code) if code else None,
+            email_hash=invitations.email_digest(address) if representative is not None else "",
             created_at=now,
             created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
             expires_at=now + dt.timedelta(days=settings.CARETHREAD_INVITATION_DAYS),
         )
-        address = representative.email if representative is not None else patient.email
-        emailed = bool(send_email and address)
+        emailed = bool(address) and (send_email or representative is not None)
         record(
             codes.INVITATION_CREATED,
             actor=created_by,
@@ -161,10 +185,12 @@ def _send_invitation(address: str, practice: str, token: str, invitation: Invita
 
 def find_invitation(*, token: str = "", code: str = "") -> Invitation | None:
     """The usable invitation for a link token or a printed code, else None."""
+    lookup: dict[str, Any]
     if token:
         lookup = {"token_hash": invitations.token_digest(token)}
     elif invitations.normalise_code(code):
-        lookup = {"code_hash": invitations.code_digest(code)}
+        # Printed codes are for patients only.
+        lookup = {"code_hash": invitations.code_digest(code), "representative": None}
     else:
         return None
     invitation = Invitation.objects.select_related("patient", "representative").filter(**lookup)
@@ -183,35 +209,28 @@ def enrol(
 ) -> User:
     """Check the patient's date of birth and link (or create) the login; all or nothing.
 
-    A representative's invitation is checked against the *patient's* date of birth too: the
-    representative proves they know it. A wrong date counts against the invitation, which
-    locks after MAX_FAILED_CHECKS. With ``user`` (already signed in) the invitation is linked to
-    that login instead of creating one.
+    A representative's invitation is checked against the *patient's* date of birth too, and the
+    login's address (``email``, or the signed-in ``user``'s) must be the one the invitation was
+    sent to, still on record for the representative. A wrong answer to either check counts
+    against the invitation, which locks after MAX_FAILED_CHECKS. With ``user`` (already signed
+    in) the invitation is linked to that login instead of creating one. When a representative
+    enrols, the patient is notified (PHI-free) if they have a login.
     """
     failure: str | None = None
     with transaction.atomic():
         inv = (
             Invitation.objects.select_for_update(of=("self",))
-            .select_related("patient", "representative")
+            .select_related("patient", "representative", "created_by")
             .get(pk=invitation.pk)
         )
         patient = inv.patient
         if not inv.is_usable():
             raise EnrolmentError("invalid")
+        address = user.email if user is not None else email
         if birth_date != patient.birth_date:
-            inv.failed_checks += 1
-            inv.save(update_fields=["failed_checks"])
-            locked = inv.failed_checks >= MAX_FAILED_CHECKS
-            record(
-                codes.INVITATION_FAILED_CHECK,
-                actor=user,
-                request=request,
-                patient=patient,
-                obj=inv,
-                outcome="failure",
-                details={"failed_checks": inv.failed_checks, "locked": locked},
-            )
-            failure = "locked" if locked else "birth_date"
+            failure = _failed_check(inv, "birth_date", user, request)
+        elif not _address_allowed(inv, address):
+            failure = _failed_check(inv, "email", user, request)
         else:
             user = _link_enrolled_user(inv, email, password, user, request)
     if failure is not None:
@@ -219,6 +238,42 @@ def enrol(
         raise EnrolmentError(failure)
     assert user is not None
     return user
+
+
+def _address_allowed(inv: Invitation, address: str) -> bool:
+    """A patient's invitation takes any address; a representative's only the one it was sent to,
+    while it is still the representative's address on record."""
+    rep = inv.representative
+    if rep is None:
+        return True
+    typed = address.strip()
+    return (
+        bool(typed)
+        and bool(inv.email_hash)
+        and invitations.email_digest(typed) == inv.email_hash
+        and typed.lower() == rep.email.strip().lower()
+    )
+
+
+def _failed_check(
+    inv: Invitation, check: str, user: User | None, request: HttpRequest | None
+) -> str:
+    """Count a wrong answer (audited); returns the error code to raise."""
+    inv.failed_checks += 1
+    inv.save(update_fields=["failed_checks"])
+    locked = inv.failed_checks >= MAX_FAILED_CHECKS
+    record(
+        codes.INVITATION_FAILED_CHECK,
+        actor=user,
+        request=request,
+        patient=inv.patient,
+        obj=inv,
+        outcome="failure",
+        details={"check": check, "failed_checks": inv.failed_checks, "locked": locked},
+    )
+    if locked:
+        return "locked"
+    return "birth_date" if check == "birth_date" else "email_refused"
 
 
 def _link_enrolled_user(
@@ -249,15 +304,72 @@ def _link_enrolled_user(
         _add_inbox_rows(user, patient, [])
     inv.used_at = timezone.now()
     inv.save(update_fields=["used_at"])
+    details: dict[str, Any] = {
+        "for": "representative" if rep is not None else "patient",
+        "created_by": str(inv.created_by.uuid) if inv.created_by is not None else None,
+    }
+    if rep is not None:
+        details["patient_notified"] = _notify_patient_of_proxy(inv)
     record(
         codes.INVITATION_USED,
         actor=user,
         request=request,
         patient=patient,
         obj=inv,
-        details={"for": "representative" if rep is not None else "patient"},
+        details=details,
     )
     return user
+
+
+def _notify_patient_of_proxy(inv: Invitation) -> bool:
+    """Tell the patient (if they have a login) that a representative gained access: a PHI-free
+    notification in this transaction. Returns whether one was recorded."""
+    from carethread.notifications.actions import enqueue
+
+    patient_user_id = Patient.objects.filter(pk=inv.patient_id).values_list("user_id", flat=True)
+    recipient = patient_user_id.first()
+    if recipient is None:
+        return False
+    org = access.practice_of(inv.patient)
+    enqueue(
+        KIND_PROXY_ACCESS_GRANTED,
+        inv.uuid,
+        [recipient],
+        subject_type="invitation",
+        practice_name=org.name if org is not None else "",
+        return_ids=False,
+    )
+    return True
+
+
+def revoke_representative(
+    representative: Representative, *, actor: Any, request: HttpRequest | None = None
+) -> None:
+    """End a representative's authorisation now (the patient's decision) and cancel their open
+    invitations; audited as ``proxy.access_revoked``."""
+    now = timezone.now()
+    with transaction.atomic():
+        rep = Representative.objects.select_for_update().get(pk=representative.pk)
+        rep.valid_until = now
+        if rep.valid_from is not None and rep.valid_from > now:
+            rep.valid_from = now
+        rep.save(update_fields=["valid_from", "valid_until"])
+        cancelled = Invitation.objects.filter(
+            representative=rep, used_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        record(
+            codes.PROXY_ACCESS_REVOKED,
+            actor=actor,
+            request=request,
+            patient=rep.patient,
+            obj=rep,
+            details={
+                "by": "patient",
+                "had_login": rep.user_id is not None,
+                "open_invitations": cancelled,
+            },
+        )
+    representative.valid_from, representative.valid_until = rep.valid_from, rep.valid_until
 
 
 def block_portal_access(

@@ -44,3 +44,9 @@ def token_digest(token: str) -> str:
 
 def code_digest(code: str) -> str:
     return digest("code", normalise_code(code))
+
+
+def email_digest(address: str) -> str:
+    """The keyed digest of an address (trimmed, case-insensitive): what a representative's
+    invitation keeps of the address it was sent to."""
+    return digest("email", address.strip().lower()[:254])

@@ -9,4 +9,10 @@ urlpatterns = [
     path("enrol/<str:token>", views.enrol_link, name="enrol_link"),
     path("practice/portal-access", views.portal_access, name="portal_access"),
     path("practice/portal-access/change", views.portal_access_change, name="portal_access_change"),
+    path("account/representatives", views.representatives, name="representatives"),
+    path(
+        "account/representatives/<uuid:representative_uuid>/revoke",
+        views.representative_revoke,
+        name="representative_revoke",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Enrolment by invitation (link or printed code) and the practice admin's portal-access page."""
+"""Enrolment by invitation (link or printed code), the practice admin's portal-access page, and
+the patient's page of who can see their messages (ending a representative's access)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,22 @@ from carethread.accounts.models import Invitation
 
 ENROL_SESSION_KEY = "carethread_enrol_invitation"
 
+# One answer for an address in use and for an address a representative's invitation was not
+# sent to: the form tells nobody which addresses exist.
+EMAIL_REFUSED = (
+    "This email address cannot be used for this invitation. If you already have an account at "
+    "this address, sign in first and open your invitation again."
+)
 ENROL_ERRORS = {
     "birth_date": ("birth_date", "The date of birth does not match our records."),
     "already_enrolled": (None, "This person is already enrolled. Sign in instead."),
-    "email_taken": ("email", "This email address cannot be used. Choose another one."),
+    "email_taken": ("email", EMAIL_REFUSED),
+    "email_refused": ("email", EMAIL_REFUSED),
 }
+NO_ADDRESS = (
+    "No email address is on record for this representative. A representative can only be "
+    "invited at their own address: record it in the patient's chart first."
+)
 
 
 def _throttled(request: HttpRequest) -> bool:
@@ -106,7 +118,7 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
                 if error.code in {"invalid", "locked"}:
                     return _invalid(request, status=400)
                 field, message = ENROL_ERRORS[error.code]
-                form.add_error(field, message)
+                form.add_error(field if field in form.fields else None, message)
             else:
                 request.session.pop(ENROL_SESSION_KEY, None)
                 if signed_in:
@@ -123,6 +135,26 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
 @require_GET
 def enrolled(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/enrolled.html")
+
+
+def _invite(request: HttpRequest, patient: Any, representative: Any | None) -> HttpResponse:
+    """A patient's invitation shows its printable code once; a representative's goes only to
+    their address on record and shows nothing that could be used to enrol."""
+    try:
+        invitation, _token, code = actions.create_invitation(
+            patient, representative=representative, created_by=request.user, request=request
+        )
+    except actions.InvitationError:
+        messages.error(request, NO_ADDRESS)
+        return redirect("portal_access")
+    context = {
+        "code": code,
+        "emailed": representative is not None or bool(patient.email),
+        "representative": representative,
+        "patient": patient,
+        "invitation": invitation,
+    }
+    return render(request, "accounts/invitation_created.html", context)
 
 
 @login_required
@@ -154,11 +186,7 @@ def portal_access_change(request: HttpRequest) -> HttpResponse:
         patient = representative.patient
         target_user = representative.user
     if data["op"] == "invite":
-        _invitation, _token, code = actions.create_invitation(
-            patient, representative=representative, created_by=request.user, request=request
-        )
-        context = {"code": code, "representative": representative, "patient": patient}
-        return render(request, "accounts/invitation_created.html", context)
+        return _invite(request, patient, representative)
     if target_user is None:
         raise Http404
     if roles.practitioner_of(target_user) is not None:
@@ -179,3 +207,28 @@ def portal_access_change(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, "Portal access restored.")
     return redirect("portal_access")
+
+
+# -- the patient's representatives ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def representatives(request: HttpRequest) -> HttpResponse:
+    """Who can see the signed-in patient's messages, each with a way to end their access."""
+    if roles.patient_of(request.user) is None:
+        raise Http404
+    context = {"representatives": access.own_representatives(request.user)}
+    return render(request, "accounts/representatives.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def representative_revoke(request: HttpRequest, representative_uuid: Any) -> HttpResponse:
+    """GET asks for confirmation; POST ends the representative's access now."""
+    rep = access.own_representative(request.user, representative_uuid)
+    if request.method == "POST":
+        actions.revoke_representative(rep, actor=request.user, request=request)
+        messages.success(request, f"{rep.display_name} can no longer see your messages.")
+        return redirect("representatives")
+    return render(request, "accounts/representative_revoke.html", {"representative": rep})

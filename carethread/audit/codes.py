@@ -25,6 +25,7 @@ PORTAL_UNBLOCKED = "portal.unblocked"
 INVITATION_CREATED = "invitation.created"
 INVITATION_USED = "invitation.used"
 INVITATION_FAILED_CHECK = "invitation.failed_check"
+PROXY_ACCESS_REVOKED = "proxy.access_revoked"
 
 FHIR_IMPORT = "fhir.import"
 

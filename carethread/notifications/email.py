@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
 
 from carethread.notifications.models import Notification
 
@@ -25,6 +26,16 @@ TEXTS = {
     ),
 }
 FALLBACK = ("You have a new notification", "Something new is waiting for you at {place}.")
+
+# Kinds whose body is a template of their own (given ``place`` and ``representatives_url``).
+# ``proxy.access_granted`` (subject: the invitation's uuid) tells a patient that a representative
+# enrolled, and where to see who can read their messages and end that access; it names nobody.
+BODY_TEMPLATES = {
+    "proxy.access_granted": (
+        "Someone was given access to your secure messages",
+        "notifications/email/proxy_access_granted.txt",
+    ),
+}
 
 
 def message_id(notification: Notification) -> str:
@@ -46,18 +57,27 @@ def clean_name(name: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())[:MAX_NAME]
 
 
+def representatives_url() -> str:
+    return settings.CARETHREAD_BASE_URL.rstrip("/") + "/account/representatives"
+
+
 def render(notification: Notification, *, sender_name: str | None = None) -> EmailMessage:
-    subject, sentence = TEXTS.get(notification.kind, FALLBACK)
     place = notification.practice_name or GENERIC_PLACE
-    name = clean_name(sender_name or "")
-    line = sentence.format(place=place, sender=f" from {name}" if name else "")
-    body = (
-        "Hello,\n\n"
-        f"{line}\n\n"
-        f"Sign in to read it: {sign_in_url()}\n\n"
-        "For your privacy this email does not include the message.\n"
-        f"Choose which emails you get: {preferences_url()}\n"
-    )
+    if notification.kind in BODY_TEMPLATES:
+        subject, template = BODY_TEMPLATES[notification.kind]
+        context = {"place": place, "representatives_url": representatives_url()}
+        body = str(render_to_string(template, context))
+    else:
+        subject, sentence = TEXTS.get(notification.kind, FALLBACK)
+        name = clean_name(sender_name or "")
+        line = sentence.format(place=place, sender=f" from {name}" if name else "")
+        body = (
+            "Hello,\n\n"
+            f"{line}\n\n"
+            f"Sign in to read it: {sign_in_url()}\n\n"
+            "For your privacy this email does not include the message.\n"
+            f"Choose which emails you get: {preferences_url()}\n"
+        )
     return EmailMessage(
         subject=subject,
         body=body,
