@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
 from allauth.account.utils import perform_login
 from allauth.core import ratelimit
 from django.contrib import messages
@@ -157,6 +158,13 @@ def _invite(request: HttpRequest, patient: Any, representative: Any | None) -> H
     return render(request, "accounts/invitation_created.html", context)
 
 
+@reauthentication_required
+def _invite_representative(request: HttpRequest, representative: Any) -> HttpResponse:
+    """Inviting a proxy is a step in granting proxy access: it needs a fresh re-authentication
+    (the request resumes after it)."""
+    return _invite(request, representative.patient, representative)
+
+
 @login_required
 @require_GET
 def portal_access(request: HttpRequest) -> HttpResponse:
@@ -185,8 +193,10 @@ def portal_access_change(request: HttpRequest) -> HttpResponse:
         representative = access.representative_for_admin(request.user, data["target"])
         patient = representative.patient
         target_user = representative.user
+    if data["op"] == "invite" and representative is not None:
+        return _invite_representative(request, representative)
     if data["op"] == "invite":
-        return _invite(request, patient, representative)
+        return _invite(request, patient, None)
     if target_user is None:
         raise Http404
     if roles.practitioner_of(target_user) is not None:

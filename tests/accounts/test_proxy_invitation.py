@@ -39,6 +39,11 @@ def admin_only(world):
     make_admin(world, world.staff2)
     client = Client()
     client.force_login(world.staff2.user)
+    return reauthenticated(client)
+
+
+def reauthenticated(client):
+    assert client.post("/accounts/reauthenticate/", {"password": PASSWORD}).status_code == 302
     return client
 
 
@@ -137,6 +142,21 @@ def test_the_emailed_link_needs_the_address_it_was_sent_to(
     proxy.refresh_from_db()
     assert proxy.user.email == REP_ADDRESS
     assert rep.get(f"/messages/{answer.thread.uuid}/").status_code == 200
+
+
+def test_inviting_a_representative_needs_a_fresh_reauthentication(world, smtp_server):
+    make_admin(world, world.staff2)
+    proxy = representative(world.patient, REP_ADDRESS, login=False)
+    client = Client()
+    client.force_login(world.staff2.user)
+    asked = invite(client, proxy)
+    assert asked.status_code == 302 and "/accounts/reauthenticate/" in asked["Location"]
+    assert not Invitation.objects.exists()
+    # After the password, the invitation is made (the suspended request resumes).
+    resumed = client.post(asked["Location"], {"password": PASSWORD}, follow=True)
+    assert resumed.status_code == 200
+    assert Invitation.objects.filter(representative=proxy).count() == 1
+    assert b"emailed to the representative" in invite(client, proxy).content
 
 
 def test_no_printed_code_for_a_representative(world):
