@@ -20,6 +20,7 @@ from carethread.accounts.addresses import client_address
 from carethread.accounts.models import User
 from carethread.audit import codes
 from carethread.audit.actions import record
+from carethread.crypto import mfa as mfa_secrets
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class MFAAdapter(DefaultMFAAdapter):
+    # TOTP secrets and recovery-code seeds are stored under the crypto envelope.
+    def encrypt(self, text: str) -> str:
+        return mfa_secrets.seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return mfa_secrets.unseal(encrypted_text)
+
     def get_totp_label(self, user: Any) -> str:
         # The authenticator app shows this label; an email address is enough, no name.
         return str(user.email)

@@ -7,13 +7,37 @@ Apps register their fields once, in ``AppConfig.ready()``::
 
 The binding used for each value is ``(model._meta.db_table, getattr(row, row_attr), field)``,
 the same triple the app passes to ``encrypt_value``.
+
+Envelopes kept elsewhere than in a ``BinaryField`` of their own (allauth's MFA secrets, inside a
+JSON column: ``carethread.crypto.mfa``) register a store with ``register_store``: anything with
+a ``label``, a ``count()`` of its rows and a ``reencrypt_batch(...)`` like the fields'. Key
+rotation walks ``stores()``: the fields and those stores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from carethread.crypto.actions import BatchResult
+
+
+class EnvelopeStore(Protocol):
+    @property
+    def label(self) -> str: ...
+
+    def count(self) -> int:
+        """How many rows hold envelopes (for progress)."""
+        ...
+
+    def reencrypt_batch(
+        self, *, after_pk: Any, batch_size: int, key_id: str, key: bytes
+    ) -> BatchResult:
+        """Re-encrypt the next rows after ``after_pk`` under (key_id, key), compare-and-swap."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -30,8 +54,21 @@ class EncryptedField:
     def label(self) -> str:
         return f"{self.model._meta.label_lower}.{self.field}"
 
+    def count(self) -> int:
+        return self.model._base_manager.exclude(**{f"{self.field}__isnull": True}).count()
+
+    def reencrypt_batch(
+        self, *, after_pk: Any, batch_size: int, key_id: str, key: bytes
+    ) -> BatchResult:
+        from carethread.crypto.actions import reencrypt_batch
+
+        return reencrypt_batch(
+            self, after_pk=after_pk, batch_size=batch_size, key_id=key_id, key=key
+        )
+
 
 _fields: dict[tuple[str, str], EncryptedField] = {}
+_stores: dict[str, EnvelopeStore] = {}
 
 
 def register(model: type[models.Model], field: str, *, row_attr: str = "uuid") -> EncryptedField:
@@ -50,3 +87,18 @@ def unregister(model: type[models.Model], field: str) -> None:
 
 def registered() -> list[EncryptedField]:
     return sorted(_fields.values(), key=lambda entry: entry.label)
+
+
+def register_store(store: EnvelopeStore) -> EnvelopeStore:
+    _stores[store.label] = store
+    return store
+
+
+def unregister_store(label: str) -> None:
+    _stores.pop(label, None)
+
+
+def stores() -> list[EnvelopeStore]:
+    """Everything key rotation re-encrypts: the registered fields, then the other stores."""
+    others = sorted(_stores.values(), key=lambda store: store.label)
+    return [*registered(), *others]

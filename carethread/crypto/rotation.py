@@ -2,9 +2,10 @@
 
 Runs while the service runs. Each batch is its own short transaction and swaps a value only if
 it still holds the envelope that was read (``actions.reencrypt_batch``). Passes over all
-registered fields repeat until one finds nothing left to re-encrypt; the DEKs that pass saw no
-value under are retired. Retired keys stay in the database and still decrypt, so a value written
-by a process that had not yet noticed the new key stays readable (and moves on the next run).
+registered fields and stores (``registry.stores()``: allauth's MFA secrets too) repeat until one
+finds nothing left to re-encrypt; the DEKs that pass saw no value under are retired. Retired
+keys stay in the database and still decrypt, so a value written by a process that had not yet
+noticed the new key stays readable (and moves on the next run).
 """
 
 from __future__ import annotations
@@ -71,21 +72,19 @@ def rotate(
     report.new_key_id = new.key_id
     key = keyring.data_key(new.key_id)
     assert key is not None
-    entries = registry.registered()
+    entries = registry.stores()
     report.fields = len(entries)
     for number in range(1, max_passes + 1):
         report.passes = number
         in_use: set[str] = set()
         moved = report.failures = report.values = 0
-        total = sum(
-            e.model._base_manager.exclude(**{f"{e.field}__isnull": True}).count() for e in entries
-        )
+        total = sum(entry.count() for entry in entries)
         progress.start(total, "re-encrypting" if number == 1 else f"checking (pass {number})")
         for entry in entries:
             after = None
             while True:
-                batch = actions.reencrypt_batch(
-                    entry, after_pk=after, batch_size=batch_size, key_id=new.key_id, key=key
+                batch = entry.reencrypt_batch(
+                    after_pk=after, batch_size=batch_size, key_id=new.key_id, key=key
                 )
                 if not batch.scanned:
                     break
