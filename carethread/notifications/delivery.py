@@ -1,21 +1,30 @@
-"""Delivering notifications: claim, re-check, hand over once, record the outcome.
+"""Delivering notifications: claim, re-check, hand over, record the outcome.
 
 ``deliver(id)`` is the body of the delivery task (``tasks.deliver_notification``).
-Guarantee (see docs/notifications.md): a notification is handed to the SMTP server at most once.
+Guarantee (see docs/notifications.md): a notification is never lost, and it is sent once;
+only when a hand-over's outcome is unknown is it sent again, with the same ``Message-ID``, so a
+rare duplicate is recognisable as one.
 
 1. ``claim`` moves a due ``pending`` row to ``sending`` with a conditional UPDATE (one winner)
    and a fresh claim token and lease.
-2. The "still wanted?" checks run; unwanted rows end ``skipped``.
-3. The SMTP connection is opened (nothing is transmitted yet), then ``handed_at`` is committed,
-   then the message is sent and the row becomes ``sent``. Every later write is conditional on
-   the claim token, so a worker whose lease has expired cannot overwrite what another did.
-4. Failures: before the hand-over, and definite refusals (4xx/5xx replies) after it, are
+2. The "still wanted?" checks run, on every attempt; unwanted rows end ``skipped``.
+3. The email is built; its ``Message-ID`` is written on the row the first time and reused by
+   every later attempt. The SMTP connection is opened (nothing is transmitted yet), then
+   ``handed_at`` is committed, then the message is sent and the row becomes ``sent``. Every
+   later write is conditional on the claim token, so a worker whose lease has expired cannot
+   overwrite what another did.
+4. Failures before the hand-over, and definite refusals (4xx/5xx replies) after it, are
    retried with back-off (4xx, network errors) or fail at once (5xx). A lost connection or a
-   time-out after the hand-over leaves the outcome unknown: ``failed``/``outcome_unknown``,
-   never sent again.
+   time-out after the hand-over leaves the outcome unknown: the row goes back to ``pending``
+   with back-off and ``unknown_outcome_retries`` + 1.
 5. A ``sending`` row past its lease (the worker died) is swept: without ``handed_at`` nothing
    reached the SMTP server, so it goes back to ``pending`` with a new task; with ``handed_at``
-   the outcome is unknown, so it ends ``failed`` with ``outcome_unknown``.
+   the outcome is unknown, so it goes back to ``pending`` too, due at once, with
+   ``unknown_outcome_retries`` + 1.
+6. Ceilings: failures end the row ``failed`` after ``MAX_ATTEMPTS`` claims (claims whose
+   outcome was unknown are not counted); unknown outcomes after ``MAX_UNKNOWN_RETRIES``
+   retries (a hand-over that never gets an answer is not re-sent for ever). A ``failed`` row
+   stays listed for the practice's administrators (``health``).
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import datetime as dt
 import logging
 import smtplib
 import uuid
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +52,7 @@ State = Notification.State
 
 LEASE = dt.timedelta(seconds=60)
 MAX_ATTEMPTS = 6
+MAX_UNKNOWN_RETRIES = 5
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
 OUTCOME_UNKNOWN = "outcome_unknown"
@@ -50,6 +61,23 @@ SWEEP_BATCH = 500
 
 def setting(name: str, default: object) -> object:
     return getattr(settings, f"CARETHREAD_NOTIFICATION_{name}", default)
+
+
+def max_attempts() -> int:
+    value = setting("MAX_ATTEMPTS", MAX_ATTEMPTS)
+    assert isinstance(value, int)
+    return value
+
+
+def max_unknown_retries() -> int:
+    value = setting("MAX_UNKNOWN_RETRIES", MAX_UNKNOWN_RETRIES)
+    assert isinstance(value, int)
+    return value
+
+
+def out_of_attempts(notification: Notification) -> bool:
+    """Failures so far (claims whose outcome was unknown are not failures) reach the ceiling."""
+    return notification.attempts - notification.unknown_outcome_retries >= max_attempts()
 
 
 def lease() -> dt.timedelta:
@@ -94,6 +122,17 @@ def _hand_over(notification_id: int, token: uuid.UUID) -> bool:
         id=notification_id, state=State.SENDING, claim_token=token, lease_until__gt=timezone.now()
     ).update(handed_at=timezone.now())
     return handed == 1
+
+
+def _message_id(notification: Notification) -> None:
+    """Write the email's Message-ID on the row the first time it is built; later attempts
+    read the stored one (``email.message_id``)."""
+    if notification.message_id:
+        return
+    Notification.objects.filter(id=notification.id, message_id="").update(
+        message_id=email.message_id(notification)
+    )
+    notification.refresh_from_db(fields=["message_id"])
 
 
 def _classify(exc: Exception) -> tuple[str, bool]:
@@ -147,6 +186,7 @@ def deliver(notification_id: int) -> str | None:
         _finish(notification_id, token, state=State.SKIPPED, last_error_code=reason[:64])
         log.info("notification %s skipped: %s", notification.uuid, reason)
         return State.SKIPPED
+    _message_id(notification)
     message = email.render(notification, sender_name=senders.sender_name(notification))
     backend = get_connection(fail_silently=False)
     try:
@@ -163,12 +203,11 @@ def deliver(notification_id: int) -> str | None:
             if _is_refusal(exc):
                 code, transient = _classify(exc)
                 return _failed(notification, token, code, transient)
-            # The message may have reached the server: never send it again.
-            code = OUTCOME_UNKNOWN if isinstance(exc, OSError) else "error"
-            _finish(notification_id, token, state=State.FAILED, last_error_code=code)
-            log.error(
-                "notification %s failed: %s (%s)", notification.uuid, code, type(exc).__name__
-            )
+            if isinstance(exc, OSError):
+                # The message may have reached the server: send it again, same Message-ID.
+                return _unknown(notification, token, type(exc).__name__)
+            _finish(notification_id, token, state=State.FAILED, last_error_code="error")
+            log.error("notification %s failed: error (%s)", notification.uuid, type(exc).__name__)
             return State.FAILED
         _finish(
             notification_id, token, state=State.SENT, sent_at=timezone.now(), last_error_code=""
@@ -181,21 +220,9 @@ def deliver(notification_id: int) -> str | None:
 
 def _failed(notification: Notification, token: uuid.UUID, code: str, transient: bool) -> str:
     """The message was not accepted: retry later (with a new task) or give up."""
-    max_attempts = setting("MAX_ATTEMPTS", MAX_ATTEMPTS)
-    assert isinstance(max_attempts, int)
-    if transient and notification.attempts < max_attempts:
-        due = timezone.now() + backoff(notification.attempts)
-        with transaction.atomic():
-            rearmed = _finish(
-                notification.id,
-                token,
-                state=State.PENDING,
-                next_attempt_at=due,
-                handed_at=None,
-                last_error_code=code,
-            )
-            if rearmed:
-                tasks.schedule([notification.id], run_after=due)
+    if transient and not out_of_attempts(notification):
+        failures = notification.attempts - notification.unknown_outcome_retries
+        _retry(notification, token, backoff(failures), last_error_code=code)
         log.warning("notification %s will be retried: %s", notification.uuid, code)
         return State.PENDING
     _finish(notification.id, token, state=State.FAILED, last_error_code=code)
@@ -203,44 +230,99 @@ def _failed(notification: Notification, token: uuid.UUID, code: str, transient: 
     return State.FAILED
 
 
-def sweep_expired(limit: int = SWEEP_BATCH) -> tuple[int, int]:
+def _unknown(notification: Notification, token: uuid.UUID, error: str) -> str:
+    """The message may or may not have reached the server: retry it (same Message-ID, counted),
+    unless unknown outcomes have reached their ceiling."""
+    retries = notification.unknown_outcome_retries
+    if retries >= max_unknown_retries():
+        _finish(notification.id, token, state=State.FAILED, last_error_code=OUTCOME_UNKNOWN)
+        log.error("notification %s failed: %s (%s)", notification.uuid, OUTCOME_UNKNOWN, error)
+        return State.FAILED
+    _retry(
+        notification,
+        token,
+        backoff(retries + 1),
+        last_error_code=OUTCOME_UNKNOWN,
+        unknown_outcome_retries=F("unknown_outcome_retries") + 1,
+    )
+    log.warning(
+        "notification %s will be retried: %s (%s)", notification.uuid, OUTCOME_UNKNOWN, error
+    )
+    return State.PENDING
+
+
+def _retry(
+    notification: Notification, token: uuid.UUID, delay: dt.timedelta, **fields: object
+) -> None:
+    """Back to ``pending``, due after ``delay``, with a new task: one transaction."""
+    due = timezone.now() + delay
+    with transaction.atomic():
+        rearmed = _finish(
+            notification.id,
+            token,
+            state=State.PENDING,
+            next_attempt_at=due,
+            handed_at=None,
+            **fields,
+        )
+        if rearmed:
+            tasks.schedule([notification.id], run_after=due)
+
+
+def sweep_expired(limit: int = SWEEP_BATCH) -> dict[str, int]:
     """Settle ``sending`` rows whose lease has run out (their worker died or stalled).
 
-    Not handed over: back to ``pending``, due now, with a new delivery task (or ``failed`` with
-    ``lease_expired`` once it has used all its attempts). Handed over: ``failed`` with
-    ``outcome_unknown``, never re-sent. Returns (requeued, unknown).
+    Not handed over: back to ``pending``, due now, with a new delivery task (``requeued``), or
+    ``failed`` with ``lease_expired`` once it has used all its attempts. Handed over: the
+    outcome is unknown, so back to ``pending`` too, due now, with a new task and
+    ``unknown_outcome_retries`` + 1 (``outcome_unknown``), or ``failed`` with
+    ``outcome_unknown`` past the ceiling of such retries (``failed``). Returns those counts.
     """
     now = timezone.now()
     expired = Q(state=State.SENDING, lease_until__lt=now)
     if not Notification.objects.filter(expired).exists():
-        return 0, 0
-    max_attempts = setting("MAX_ATTEMPTS", MAX_ATTEMPTS)
+        return {}
+    not_handed = expired & Q(handed_at__isnull=True)
+    handed = expired & Q(handed_at__isnull=False)
     with transaction.atomic():
         Notification.objects.filter(
-            expired, handed_at__isnull=True, attempts__gte=max_attempts
+            not_handed, attempts__gte=F("unknown_outcome_retries") + max_attempts()
         ).update(state=State.FAILED, claim_token=None, last_error_code="lease_expired")
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(expired, handed_at__isnull=True)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
+        gave_up = Notification.objects.filter(
+            handed, unknown_outcome_retries__gte=max_unknown_retries()
+        ).update(state=State.FAILED, claim_token=None, last_error_code=OUTCOME_UNKNOWN)
+        requeued = _rearm(not_handed, now, limit, last_error_code="lease_expired")
+        unknown = _rearm(
+            handed,
+            now,
+            limit,
+            last_error_code=OUTCOME_UNKNOWN,
+            unknown_outcome_retries=F("unknown_outcome_retries") + 1,
         )
-        if ids:
-            Notification.objects.filter(id__in=ids).update(
-                state=State.PENDING,
-                claim_token=None,
-                next_attempt_at=now,
-                last_error_code="lease_expired",
-            )
-            tasks.schedule(ids)
-        unknown = Notification.objects.filter(expired, handed_at__isnull=False).update(
-            state=State.FAILED, claim_token=None, last_error_code=OUTCOME_UNKNOWN
-        )
-    if ids:
-        log.warning("notifications requeued after their worker stopped: %d", len(ids))
+    if requeued:
+        log.warning("notifications requeued after their worker stopped: %d", requeued)
     if unknown:
-        log.warning("notifications with an unknown outcome (not re-sent): %d", unknown)
-    return len(ids), unknown
+        log.warning("notifications with an unknown outcome, to be sent again: %d", unknown)
+    if gave_up:
+        log.error("notifications failed after repeated unknown outcomes: %d", gave_up)
+    counts = {"requeued": requeued, OUTCOME_UNKNOWN: unknown, "failed": gave_up}
+    return {key: value for key, value in counts.items() if value}
+
+
+def _rearm(rows: Q, now: dt.datetime, limit: int, **fields: object) -> int:
+    """Put up to ``limit`` of these rows back to ``pending``, due now, each with a new task."""
+    ids = list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(rows)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if ids:
+        Notification.objects.filter(id__in=ids).update(
+            state=State.PENDING, claim_token=None, handed_at=None, next_attempt_at=now, **fields
+        )
+        tasks.schedule(ids)
+    return len(ids)
 
 
 def requeue_orphans(limit: int = SWEEP_BATCH) -> int:
@@ -289,10 +371,7 @@ class WorkerLost(Exception):
 
 def sweep() -> dict[str, int]:
     """The periodic maintenance step of ``carethread worker``: counts of what it changed."""
-    requeued, unknown = sweep_expired()
-    counts = {
-        "requeued": requeued + requeue_orphans(),
-        OUTCOME_UNKNOWN: unknown,
-        "abandoned_tasks": settle_abandoned_tasks(),
-    }
+    counts = Counter(sweep_expired())
+    counts["requeued"] += requeue_orphans()
+    counts["abandoned_tasks"] += settle_abandoned_tasks()
     return {key: value for key, value in counts.items() if value}

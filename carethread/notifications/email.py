@@ -39,7 +39,10 @@ BODY_TEMPLATES = {
 
 
 def message_id(notification: Notification) -> str:
-    """A stable Message-ID: the same notification always carries the same one."""
+    """The notification's Message-ID: the one stored on its row (written when its email was
+    first built, reused by every retry), else one made from its uuid."""
+    if notification.message_id:
+        return notification.message_id
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "carethread.localhost"
     return f"<notification-{notification.uuid}@{domain}>"
 

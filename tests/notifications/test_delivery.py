@@ -263,23 +263,26 @@ def test_permanent_smtp_refusal_fails_at_once(smtp_server, monkeypatch, patient_
     assert (row.state, row.attempts, row.last_error_code) == (State.FAILED, 1, "smtp_550")
 
 
-def test_no_reply_after_the_message_went_out_is_never_resent(
+def test_no_reply_after_the_message_went_out_is_retried_once_answered(
     stalling_smtp, settings, patient_user, message_id
 ):
     """The server took the message but its reply never came in time: the outcome is unknown,
-    so the notification is not retried (a retry could deliver it twice)."""
+    so the notification is sent again (same Message-ID, see test_unknown_outcome.py), and
+    once the server has answered it is never sent again."""
     settings.EMAIL_TIMEOUT = 1
     stalling_smtp.mode, stalling_smtp.data_delay = "stall_data", 3
     nid = _one(patient_user, message_id)
-    assert delivery.deliver(nid) == State.FAILED
+    assert delivery.deliver(nid) == State.PENDING
     row = Notification.objects.get(id=nid)
-    assert (row.state, row.last_error_code) == (State.FAILED, "outcome_unknown")
-    assert row.handed_at is not None
+    assert (row.state, row.last_error_code) == (State.PENDING, "outcome_unknown")
+    assert row.handed_at is None and row.unknown_outcome_retries == 1
     stalling_smtp.mode = "normal"
+    _make_due(nid)
+    assert delivery.deliver(nid) == State.SENT
     _make_due(nid)
     assert delivery.deliver(nid) is None
     assert delivery.sweep() == {}
-    assert stalling_smtp.count_for("zeb@example.org") == 1
+    assert stalling_smtp.count_for("zeb@example.org") == 2
 
 
 def test_no_greeting_is_before_the_hand_over_and_retried(
@@ -332,16 +335,19 @@ def test_crash_before_handing_over_is_requeued_and_sent_once(smtp_server, patien
     assert len(smtp_server.messages) == 1
 
 
-def test_crash_during_smtp_is_never_resent(smtp_server, patient_user, message_id):
-    """A worker died after handing the mail to SMTP: outcome unknown, never sent again."""
+def test_crash_during_smtp_is_sent_again(smtp_server, patient_user, message_id):
+    """A worker died after handing the mail to SMTP: outcome unknown, so it is sent again
+    (counted); the dead worker's claim can no longer change the row."""
     nid = _one(patient_user, message_id)
-    delivery.claim(nid)
+    stale = delivery.claim(nid)
     _expire(nid, handed_at=timezone.now())
     assert delivery.sweep() == {"outcome_unknown": 1}
     row = Notification.objects.get(id=nid)
-    assert (row.state, row.last_error_code) == (State.FAILED, "outcome_unknown")
-    assert delivery.deliver(nid) is None
-    assert smtp_server.messages == []
+    assert (row.state, row.last_error_code) == (State.PENDING, "outcome_unknown")
+    assert row.unknown_outcome_retries == 1
+    assert delivery.deliver(nid) == State.SENT
+    assert not delivery._finish(nid, stale, state=State.FAILED)
+    assert len(smtp_server.messages) == 1
 
 
 def test_expired_claim_out_of_attempts_fails(settings, patient_user, message_id):

@@ -1,11 +1,13 @@
 """Run as a script by the killed-worker test, on its own migrated database: build the practice
-world, have a clinician write to a patient (who has a representative), and print as JSON the
-notifications that message recorded."""
+world, have a clinician write to a patient (who has a representative) — once, or as many times
+as the first argument says — and print as JSON the notifications those messages recorded
+(id: recipient's address)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
 import django
 
@@ -19,14 +21,18 @@ def main() -> None:
     from carethread.notifications.models import Notification
 
     world = build_world()
-    message = actions.start_thread(
-        world.c1.user,
-        patient=world.patient,
-        category="medical",
-        subject="Your results",
-        body="Your results are in.",
-    )
-    rows = Notification.objects.filter(subject_id=message.uuid).select_related("recipient")
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    uuids = [
+        actions.start_thread(
+            world.c1.user,
+            patient=world.patient,
+            category="medical",
+            subject="Your results",
+            body="Your results are in.",
+        ).uuid
+        for _ in range(count)
+    ]
+    rows = Notification.objects.filter(subject_id__in=uuids).select_related("recipient")
     print(json.dumps({str(n.id): n.recipient.email for n in rows}))
 
 
