@@ -160,7 +160,10 @@ class Patient(models.Model):
 
 
 class Representative(models.Model):
-    """A patient-authorised representative (proxy), valid from ``valid_from`` to ``valid_until``."""
+    """A patient-authorised representative (proxy), valid from ``valid_from`` to ``valid_until``.
+
+    Both bounds are inclusive instants: ``valid_until`` is the last instant the authorisation
+    covers (an imported date-only FHIR end is the last microsecond of that local day)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     source_key = models.CharField(max_length=128, unique=True, null=True, blank=True)

@@ -134,9 +134,11 @@ class Scenario:
         sequence), a member (role clinician) of each practice."""
         return self._practitioner(key, practices, "clinician", npi=True, first_nine=npi)
 
-    def staff(self, key: str, *practices: str) -> str:
-        """Non-provider staff (no NPI), a member (role staff) of each practice."""
-        return self._practitioner(key, practices, "staff", npi=False)
+    def staff(self, key: str, *practices: str, npi: str | bool = False) -> str:
+        """Non-provider staff, a member (role staff) of each practice; without an NPI unless
+        ``npi`` is true (or the NPI's first nine digits): a nurse may hold one."""
+        first_nine = npi if isinstance(npi, str) else ""
+        return self._practitioner(key, practices, "staff", npi=bool(npi), first_nine=first_nine)
 
     def patient(self, key: str, practice: str | None = None, *, mrn: str | None = None) -> str:
         self.mrns[key] = mrn or key.upper()
@@ -153,7 +155,8 @@ class Scenario:
         self, key: str, of: str, *, start: str = "2010-01-01", end: str | None = None
     ) -> str:
         """A representative of patient ``of``, authorised from ``start`` to ``end`` (FHIR
-        dates or instants; a date alone is midnight local)."""
+        dateTimes: a year, a month, a day or an instant; a partial start begins at its first
+        local instant, a partial end covers its whole local year, month or day)."""
         period = {"start": start, **({"end": end} if end else {})}
         return self._add(
             "RelatedPerson",

@@ -60,7 +60,9 @@ def date(value: Any, element: str, issues: Issues) -> dt.date | None:
 
 
 def datetime(value: Any, element: str, issues: Issues) -> dt.datetime | None:
-    """A FHIR ``dateTime`` with at least a day; a date alone is midnight in settings.TIME_ZONE."""
+    """A FHIR ``dateTime`` with at least a day, as a UTC instant; a date alone is its first
+    instant (midnight) in settings.TIME_ZONE. For a Period's bounds use ``period_start`` and
+    ``period_end``, which also read a year or a month."""
     if value is None:
         return None
     if not isinstance(value, str) or not _DATETIME_RE.match(value):
@@ -69,13 +71,90 @@ def datetime(value: Any, element: str, issues: Issues) -> dt.datetime | None:
     if len(value) < 10:
         issues.append(f"{element} needs at least a day (YYYY-MM-DD)")
         return None
+    return _instant(value, element, issues, end=False)
+
+
+def period_start(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+    """A Period's ``start`` (FHIR ``dateTime``: YYYY, YYYY-MM, YYYY-MM-DD or an instant) as
+    the first instant it covers: a year, month or day begins at its first day's midnight in
+    settings.TIME_ZONE."""
+    return _bound(value, element, issues, end=False)
+
+
+def period_end(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+    """A Period's ``end`` as the *last* instant it covers, because "the end value includes any
+    matching date/time" (FHIR R4 Period): a year, month or day ends one microsecond before
+    the next one's midnight in settings.TIME_ZONE; an instant is itself. The stored end is
+    therefore inclusive: a time ``t`` is inside when ``t <= end``."""
+    return _bound(value, element, issues, end=True)
+
+
+def _bound(value: Any, element: str, issues: Issues, *, end: bool) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATETIME_RE.match(value):
+        issues.append(f"{element} is not a FHIR dateTime (a time needs seconds and a zone)")
+        return None
+    return _instant(value, element, issues, end=end)
+
+
+# What a date-only bound becomes when its local midnight lies beyond what can be stored
+# (a "9999-12-31" end, a common "no end" stand-in, west of UTC).
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _instant(value: str, element: str, issues: Issues, *, end: bool) -> dt.datetime | None:
+    """A matched dateTime as a UTC instant: an instant as written; a year, month or day as
+    its first (``end`` false) or last (``end`` true) local instant."""
     try:
-        if len(value) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=local_zone())
-        return dt.datetime.fromisoformat(_FRACTION_RE.sub(r".\1", value))
+        if len(value) > 10:
+            return dt.datetime.fromisoformat(_FRACTION_RE.sub(r".\1", value)).astimezone(dt.UTC)
+        first, following = _calendar_span(value)
+    except OverflowError:
+        issues.append(f"{element} is out of range")
+        return None
     except ValueError:
         issues.append(f"{element} is not a valid date and time")
         return None
+    if not end:
+        return _midnight_or_limit(first)
+    if following is None:
+        return _LATEST
+    after = _midnight_or_limit(following)
+    return after if after is _LATEST else after - dt.timedelta(microseconds=1)
+
+
+def _midnight_or_limit(day: dt.date) -> dt.datetime:
+    try:
+        return local_midnight(day)
+    except OverflowError:
+        return _EARLIEST if day.year == dt.MINYEAR else _LATEST
+
+
+def _calendar_span(value: str) -> tuple[dt.date, dt.date | None]:
+    """The first day of a FHIR year (YYYY), month (YYYY-MM) or day, and the first day after
+    it (``None`` after 9999-12-31)."""
+    if len(value) == 4:
+        first = dt.date(int(value), 1, 1)
+    elif len(value) == 7:
+        first = dt.date(int(value[:4]), int(value[5:]), 1)
+    else:
+        first = dt.date.fromisoformat(value)
+    try:
+        if len(value) == 4:
+            return first, dt.date(first.year + 1, 1, 1)
+        if len(value) == 7:
+            month = first.month
+            return first, dt.date(first.year + month // 12, month % 12 + 1, 1)
+        return first, first + dt.timedelta(days=1)
+    except (OverflowError, ValueError):
+        return first, None
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The first instant of ``day`` in settings.TIME_ZONE, as a UTC instant."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=local_zone()).astimezone(dt.UTC)
 
 
 def reference(value: Any, element: str, issues: Issues) -> str | None:

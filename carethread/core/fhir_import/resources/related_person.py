@@ -4,6 +4,11 @@ An imported RelatedPerson that is active counts as authorised by the patient: th
 recorded the authorisation. ``consent_given_at`` is set to ``period.start`` (or the import time
 when there is no start) the first time the representative is imported as active, and is never
 changed by a later import.
+
+``period`` is read as FHIR R4 defines a Period: the start is the first instant its year, month,
+day or time covers, the end the *last* one ("the end value includes any matching date/time"),
+local dates in CARETHREAD_TIME_ZONE. ``valid_until`` stores that last instant, so every check
+reads it inclusively (``sent <= valid_until``): an end of 2018-06-30 covers the whole day.
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ def parse(resource: dict[str, Any], issues: list[str]) -> RelatedPersonRecord | 
     if not isinstance(period, dict):
         issues.append("period must be a Period")
         period = {}
-    start = values.datetime(period.get("start"), "period.start", issues)
-    end = values.datetime(period.get("end"), "period.end", issues)
+    start = values.period_start(period.get("start"), "period.start", issues)
+    end = values.period_end(period.get("end"), "period.end", issues)
     if start and end and end < start:
         issues.append("period.end is before period.start")
     active = values.boolean(resource.get("active"), "active", issues)
