@@ -179,7 +179,7 @@ class _Entities:
         if self.level is Level.EP:
             pracs = None if self.npi_prac is None else {self.npi_prac}
             if self.tin_org is not None:
-                members = {p for p, orgs in practice.member_orgs.items() if self.tin_org in orgs}
+                members = {p for p, orgs in practice.clinician_orgs.items() if self.tin_org in orgs}
                 pracs = members if pracs is None else pracs & members
             self.prac_filter = None if pracs is None else tuple(sorted(pracs))
         else:
@@ -188,7 +188,7 @@ class _Entities:
                 if self.level is Level.INDIVIDUAL:
                     self.prac_filter = (self.npi_prac,)
                 else:
-                    of_npi = practice.member_orgs.get(self.npi_prac, set())
+                    of_npi = practice.clinician_orgs.get(self.npi_prac, set())
                     orgs = of_npi if orgs is None else orgs & of_npi
             self.org_filter = None if orgs is None else tuple(sorted(orgs))
 
@@ -223,7 +223,10 @@ class _Entities:
                 encounter_orgs[s[1]].add(s[0])
             for prac in set(practice.clinician_orgs) | set(encounter_orgs):
                 if self._wanted_prac(prac):
-                    orgs = practice.member_orgs.get(prac, set()) | encounter_orgs.get(prac, set())
+                    # Where the NPI practises as a clinician: not where its role is staff.
+                    orgs = practice.clinician_orgs.get(prac, set()) | encounter_orgs.get(
+                        prac, set()
+                    )
                     rows[prac] = _Row(
                         None, practice.npi[prac], frozenset({prac}), frozenset(orgs), set()
                     )

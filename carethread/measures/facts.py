@@ -87,8 +87,9 @@ class Practice:
     pool_members: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def add_visits(self, pairs: Iterable[tuple[int, int]]) -> None:
-        """A practitioner with an NPI who saw patients at an organisation's encounters is one of
-        its clinicians for the period, membership or not."""
+        """A practitioner with an NPI and no role at an organisation who saw patients at its
+        encounters is one of its clinicians for the period (a visiting clinician); the pairs
+        come from the denominator query, which leaves out staff roles."""
         for org, prac in pairs:
             self.org_clinicians[org].add(prac)
             self.clinicians_anywhere.add(prac)
@@ -151,13 +152,21 @@ class Scope:
 
 
 def _seen_where(scope: Scope) -> tuple[str, list[Any]]:
-    """The encounters that put a patient in a clinician's denominator (measure.md §3)."""
+    """The encounters that put a patient in a clinician's denominator (measure.md §3), and the
+    participants who saw them as clinicians: an NPI, and no ``staff`` role at the encounter's
+    practice (the role decides, whatever the NPI; without a role, a visiting clinician)."""
     sql = [
         "e.start >= %s AND e.start < %s",
         f"e.status NOT IN ({_in(NOT_SEEN_STATUSES)})",
         "pr.npi IS NOT NULL AND pr.npi <> ''",
+        "(ms.role IS NULL OR ms.role <> %s)",
     ]
-    params: list[Any] = [_instant(scope.start), _instant(scope.end), *NOT_SEEN_STATUSES]
+    params: list[Any] = [
+        _instant(scope.start),
+        _instant(scope.end),
+        *NOT_SEEN_STATUSES,
+        Membership.Role.STAFF,
+    ]
     if scope.excluded_pos:
         sql.append(f"(l.pos_code IS NULL OR l.pos_code NOT IN ({_in(scope.excluded_pos)}))")
         params.extend(scope.excluded_pos)
@@ -175,6 +184,8 @@ def _seen_from() -> str:
         f"{_t(Encounter)} e "
         f"JOIN {_t(EncounterParticipant)} p ON p.encounter_id = e.id "
         f"JOIN {_t(Practitioner)} pr ON pr.id = p.practitioner_id "
+        f"LEFT JOIN {_t(Membership)} ms "
+        "ON ms.practitioner_id = p.practitioner_id AND ms.organization_id = e.organization_id "
         f"LEFT JOIN {_t(Location)} l ON l.id = e.location_id"
     )
 

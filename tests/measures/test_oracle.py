@@ -2,13 +2,16 @@
 
 The reference below reads docs/measures.md's rules one row and one message at a time, through the
 ORM, with no shared code: slow, obviously right, fine for a few hundred patients. The data is a
-``carethread synth`` year imported as it is, so it carries every kind of sender, recipient,
-representative, retraction and visit the generator makes.
+``carethread synth`` year, so it carries every kind of sender, recipient, representative,
+retraction and visit the generator makes; in addition, nurses who hold an NPI take part in some
+visits, at their own practice (where their role is staff: never measured) and at others (where
+they hold no role: visiting clinicians).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from io import StringIO
 from pathlib import Path
@@ -19,8 +22,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from carethread.core.models import Encounter, Membership, Patient
+from carethread.core.models import Encounter, Membership, Patient, Practitioner
 from carethread.core.synth import build_network, write_dataset
+from carethread.core.synth.network import Network
 from carethread.measures import engine, request
 from carethread.messaging.models import Message
 
@@ -31,8 +35,34 @@ PERIODS = [("2025-01-01", "2025-12-31"), ("2025-03-10", "2025-08-31")]
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth-measure")
-    write_dataset(build_network(700, 5, YEAR), out)
+    network = build_network(700, 5, YEAR)
+    write_dataset(network, out)
+    _nurses_at_visits(network, out)
     return out
+
+
+def _nurses_at_visits(network: Network, out: Path) -> None:
+    """Add a nurse with an NPI to every fifth visit: alternately one of the visit's practice
+    (staff there) and one of another practice (no role there)."""
+    nurses = [
+        (p.id, {network.organizations[org].id for org, _role in p.roles})
+        for p in network.practitioners
+        if p.npi and all(role == "staff" for _org, role in p.roles)
+    ]
+    assert nurses, "the synthetic network has nurses with an NPI"
+    path = out / "Encounter.ndjson"
+    lines = []
+    for number, line in enumerate(path.read_text().splitlines()):
+        encounter = json.loads(line)
+        if number % 5 == 0:
+            org = encounter["serviceProvider"]["reference"].removeprefix("Organization/")
+            home = [n for n, orgs in nurses if org in orgs]
+            away = [n for n, orgs in nurses if org not in orgs]
+            pick = (home if number % 10 == 0 else away) or home or away
+            nurse = pick[(number // 10) % len(pick)]
+            encounter["participant"].append({"individual": {"reference": f"Practitioner/{nurse}"}})
+        lines.append(json.dumps(encounter))
+    path.write_text("\n".join(lines) + "\n")
 
 
 def _day(moment: dt.datetime) -> dt.date:
@@ -41,6 +71,8 @@ def _day(moment: dt.datetime) -> dt.date:
 
 def reference(start: dt.date, end: dt.date) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (TIN, NPI): the denominator MRNs and, per actors reading, the numerator MRNs."""
+    memberships = list(Membership.objects.select_related("organization"))
+    role_at = {(m.practitioner_id, m.organization.tin): m.role for m in memberships}
     seen: dict[tuple[str, str], set[int]] = defaultdict(set)
     encounters = Encounter.objects.select_related("organization", "location", "patient")
     for encounter in encounters.prefetch_related("participants"):
@@ -50,9 +82,11 @@ def reference(start: dt.date, end: dt.date) -> dict[tuple[str, str], dict[str, A
             continue
         if not start <= _day(encounter.start) <= end:
             continue
+        tin = encounter.organization.tin
         for clinician in encounter.participants.all():
-            if clinician.npi:
-                seen[(encounter.organization.tin, clinician.npi)].add(encounter.patient_id)
+            # Measured: an NPI, and no staff role at this practice (the role decides).
+            if clinician.npi and role_at.get((clinician.pk, tin)) != "staff":
+                seen[(tin, clinician.npi)].add(encounter.patient_id)
 
     actions: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
     messages = Message.objects.select_related("thread").prefetch_related(
@@ -67,20 +101,14 @@ def reference(start: dt.date, end: dt.date) -> dict[tuple[str, str], dict[str, A
         if any(_reaches(r, patient, message.sent_at) for r in message.recipients.all()):
             actions[patient].append((message.sender_practitioner_id, message.on_behalf_of_id))
 
-    member_of = {
-        (m.practitioner_id, m.organization.tin)
-        for m in Membership.objects.select_related("organization")
-    }
+    member_of = {(m.practitioner_id, m.organization.tin) for m in memberships}
+    npi_to_id = dict(Practitioner.objects.filter(npi__isnull=False).values_list("npi", "id"))
+    # A TIN's clinicians: its clinician members with an NPI, and whoever it saw patients as.
     clinician_of = {
         (m.practitioner_id, m.organization.tin)
-        for m in Membership.objects.select_related("organization")
-        if m.role == "clinician"
-    }
-    npi_to_id = {
-        m.practitioner.npi: m.practitioner_id
-        for m in Membership.objects.select_related("practitioner")
-        if m.practitioner.npi
-    }
+        for m in memberships
+        if m.role == "clinician" and m.practitioner_id in npi_to_id.values()
+    } | {(npi_to_id[npi], tin) for tin, npi in seen}
     result = {}
     for (tin, npi), patients in seen.items():
         me = npi_to_id[npi]

@@ -172,6 +172,7 @@ class World:
     messages: list[Msg]
     start: dt.date
     end: dt.date
+    staff_npi: tuple[bool, ...] = ()  # whether each staff member holds an NPI (a nurse may)
 
     # Practitioners are numbered clinicians first, then staff.
     def orgs_of(self, prac: int) -> tuple[int, ...]:
@@ -180,6 +181,17 @@ class World:
 
     def is_clinician(self, prac: int) -> bool:
         return prac < len(self.clinicians)
+
+    def has_npi(self, prac: int) -> bool:
+        index = prac - len(self.clinicians)
+        return index < 0 or (index < len(self.staff_npi) and self.staff_npi[index])
+
+    def measured_at(self, prac: int, org: int) -> bool:
+        """Whether ``prac`` sees patients at ``org`` as a clinician: an NPI and no staff role
+        there (the role decides; without a role, a visiting clinician)."""
+        if not self.has_npi(prac):
+            return False
+        return self.is_clinician(prac) or self.staff[prac - len(self.clinicians)] != org
 
     def members(self, org: int) -> list[int]:
         everyone = range(len(self.clinicians) + len(self.staff))
@@ -190,7 +202,12 @@ class World:
 
     def visitors_are_members(self) -> bool:
         """Every clinician of every visit is a clinician of the visit's practice."""
-        return all(v.org in self.clinicians[c] for v in self.visits for c in v.clinicians)
+        return all(
+            self.is_clinician(c) and v.org in self.clinicians[c]
+            for v in self.visits
+            for c in v.clinicians
+            if self.measured_at(c, v.org)
+        )
 
 
 def tin(org: int) -> str:
@@ -240,6 +257,7 @@ def worlds(draw: Any) -> World:
         return draw(st.integers(first, first + length))
 
     w = World(n_orgs, locations, clinicians, staff, [], [], [], [], [], [], start, end)
+    w.staff_npi = tuple(draw(st.booleans()) for _ in staff)
     for org in range(n_orgs):
         if w.members(org) and draw(st.booleans()):
             w.pools.append((org, subset(draw, w.members(org), 3)))
@@ -269,10 +287,14 @@ def worlds(draw: Any) -> World:
             )
 
     def visitors(org: int) -> tuple[int, ...]:
-        """One or two clinicians of the practice; now and then one of another practice."""
+        """One or two clinicians of the practice; now and then one of another practice, or a
+        staff member who holds an NPI (of this practice: staff there; or of another one)."""
         who = set(draw(st.sets(st.sampled_from(w.clinicians_of(org)), min_size=1, max_size=2)))
         if draw(st.integers(0, 5)) == 0:
             who.add(draw(st.integers(0, len(clinicians) - 1)))
+        nurses = [len(clinicians) + i for i, has in enumerate(w.staff_npi) if has]
+        if nurses and draw(st.integers(0, 3)) == 0:
+            who.add(draw(st.sampled_from(nurses)))
         return tuple(sorted(who))
 
     for _ in range(draw(st.integers(2, 10))):
@@ -392,7 +414,7 @@ def build(w: World, *, reverse: bool = False) -> Built:
     everyone = len(w.clinicians) + len(w.staff)
     for p in order(everyone):
         pracs[p] = Practitioner.objects.create(
-            family_name=f"Practitioner {p}", npi=npi(p) if w.is_clinician(p) else None
+            family_name=f"Practitioner {p}", npi=npi(p) if w.has_npi(p) else None
         )
         for org in w.orgs_of(p):
             role = Membership.Role.CLINICIAN if w.is_clinician(p) else Membership.Role.STAFF
@@ -550,22 +572,40 @@ class Rules:
                 for org in orgs:
                     rows[(tin(org), npi(c))] = Row({c}, {org})
             for v in visits:
-                for c in v.clinicians:
+                for c in self.measured(v):
                     rows.setdefault((tin(v.org), npi(c)), Row({c}, {v.org}))
                     rows[(tin(v.org), npi(c))].denominator.add(v.patient)
         elif self.level == "group":
             for org in range(w.orgs):
-                seen_here = {c for v in visits if v.org == org for c in v.clinicians}
-                if w.clinicians_of(org) or seen_here:
-                    rows[(tin(org), None)] = Row(set(w.clinicians_of(org)) | seen_here, {org})
+                if w.clinicians_of(org) or self.visitors(org):
+                    rows[(tin(org), None)] = Row(
+                        set(w.clinicians_of(org)) | self.visitors(org), {org}
+                    )
             for v in visits:
-                rows[(tin(v.org), None)].denominator.add(v.patient)
+                if self.measured(v):
+                    rows[(tin(v.org), None)].denominator.add(v.patient)
         else:
-            for c in range(len(w.clinicians)):
-                seen_at = {v.org for v in visits if c in v.clinicians}
-                row = rows[(None, npi(c))] = Row({c}, set(w.orgs_of(c)) | seen_at)
-                row.denominator = {v.patient for v in visits if c in v.clinicians}
+            for c in range(len(w.clinicians) + len(w.staff)):
+                mine = [v for v in visits if c in self.measured(v)]
+                if not w.is_clinician(c) and not mine:
+                    continue
+                clinician_orgs = set(w.clinicians[c]) if w.is_clinician(c) else set()
+                row = rows[(None, npi(c))] = Row({c}, clinician_orgs | {v.org for v in mine})
+                row.denominator = {v.patient for v in mine}
         return rows
+
+    def measured(self, v: Visit) -> list[int]:
+        """The participants of a visit who saw the patient as clinicians."""
+        return [c for c in v.clinicians if self.w.measured_at(c, v.org)]
+
+    def visitors(self, org: int) -> set[int]:
+        """Who saw patients at ``org``'s qualifying visits as clinicians (members or not)."""
+        return {c for v in self._qualifying() if v.org == org for c in self.measured(v)}
+
+    def clinician_anywhere(self, prac: int) -> bool:
+        return self.w.is_clinician(prac) or any(
+            prac in self.measured(v) for v in self._qualifying()
+        )
 
     # -- messages
 
@@ -600,7 +640,9 @@ class Rules:
     def own(self, row: Row, halo: bool) -> set[int]:
         if not halo:
             return row.own
-        return row.own | {c for org in row.orgs for c in self.w.clinicians_of(org)}
+        return row.own | {
+            c for org in row.orgs for c in (*self.w.clinicians_of(org), *self.visitors(org))
+        }
 
     def credited(self, m: Msg, row: Row, actors: str, halo: bool) -> bool:
         if not self.counted(m):
@@ -659,7 +701,7 @@ class Rules:
             return self.reason(row, inside[0]), evidence(inside)
         if self.program.numerator is not Numerator.PATIENT_SENT:
             missed = [m for m in messages if self.in_window(m) and self.reaches(m)]
-            by_staff = [m for m in missed if not self.w.is_clinician(m.sender[1])]
+            by_staff = [m for m in missed if not self.clinician_anywhere(m.sender[1])]
             if by_staff:
                 return "sent-by-staff", evidence(by_staff)
             if missed:
