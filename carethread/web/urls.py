@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from carethread.web import delivery_views
 from carethread.web import measures_outreach_views as measures_outreach
 from carethread.web import measures_trend_views as measures_trend
 from carethread.web import measures_views as measures
@@ -30,6 +31,7 @@ urlpatterns = [
     path("messages/<str:thread_uuid>/notes", triage_views.add_note, name="messaging_note"),
     path("patients/<str:patient_uuid>/messages", views.patient_messages, name="messaging_patient"),
     path("help/messaging", views.help_page, name="messaging_help"),
+    path("practice/notifications", delivery_views.delivery_health, name="delivery_health"),
     path("practice/measures", measures.dashboard, name="measures_dashboard"),
     path("practice/measures/patients", measures.patients, name="measures_patients"),
     path("practice/measures/trend", measures_trend.trend, name="measures_trend"),
