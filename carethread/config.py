@@ -151,6 +151,7 @@ class Config:
     attachment_max_bytes: int
     attachment_max_count: int
     outreach_limit: int
+    audit_checkpoint_file: Path | None = None
 
 
 def _secret_key(var_dir: Path) -> str:
@@ -246,6 +247,11 @@ def load() -> Config:
         attachment_max_bytes=_int("CARETHREAD_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
         attachment_max_count=_int("CARETHREAD_ATTACHMENT_MAX_COUNT", 5, minimum=1),
         outreach_limit=_int("CARETHREAD_OUTREACH_LIMIT", 500, minimum=1),
+        audit_checkpoint_file=(
+            Path(os.environ["CARETHREAD_AUDIT_CHECKPOINT_FILE"]).resolve()
+            if os.environ.get("CARETHREAD_AUDIT_CHECKPOINT_FILE")
+            else None
+        ),
     )
 
 

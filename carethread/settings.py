@@ -15,6 +15,8 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 CARETHREAD_BASE_URL = CONFIG.base_url
 CARETHREAD_KEY_FILE = CONFIG.key_file
 CARETHREAD_VAR_DIR = CONFIG.var_dir
+# None: $CARETHREAD_VAR_DIR/audit-checkpoints.jsonl (carethread.audit.checkpoints)
+CARETHREAD_AUDIT_CHECKPOINT_FILE = CONFIG.audit_checkpoint_file
 CARETHREAD_SMTP_URL = CONFIG.smtp_url
 CARETHREAD_PRACTICE_IDLE_SECONDS = CONFIG.practice_idle_minutes * 60
 CARETHREAD_PATIENT_IDLE_SECONDS = CONFIG.patient_idle_minutes * 60

@@ -21,7 +21,8 @@ from django.db import models, transaction
 from django.http import HttpRequest
 
 from carethread.accounts.addresses import client_address
-from carethread.audit.chain import GENESIS_HASH, canonical_json_value, entry_hash
+from carethread.audit import keys
+from carethread.audit.chain import GENESIS_HASH, canonical_json_value, keyed_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
 
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -86,13 +87,14 @@ def append_entries(entries: Iterable[dict[str, Any]], *, batch_size: int = 2000)
     with transaction.atomic():
         head = _lock_head()
         seq, prev = head.last_seq, head.last_hash
+        key_id, key = keys.current()
         batch: list[AuditEvent] = []
         # The plain queryset: AuditEvent's own refuses bulk_create.
         writer: models.QuerySet[AuditEvent] = models.QuerySet(model=AuditEvent)
         for fields in entries:
             seq += 1
-            row = {**fields, "seq": seq}
-            row["hash"] = entry_hash(prev, row)
+            row = {**fields, "seq": seq, "key_id": key_id}
+            row["hash"] = keyed_hash(key, prev, row)
             batch.append(AuditEvent(prev_hash=prev, **row))
             prev = row["hash"]
             if len(batch) >= batch_size:
@@ -144,6 +146,7 @@ def record(
         actor_label = str(actor.uuid) if actor is not None else "system"
     # Inside the caller's transaction no savepoint is needed: nothing here is retried.
     in_caller = transaction.get_connection().in_atomic_block
+    key_id, key = keys.current()
     with nullcontext() if in_caller else transaction.atomic():
         head = _lock_head()
         fields: dict[str, Any] = {
@@ -160,8 +163,9 @@ def record(
             "outcome": outcome,
             "source_address": client_address(request),
             "details": details,
+            "key_id": key_id,
         }
-        fields["hash"] = entry_hash(head.last_hash, fields)
+        fields["hash"] = keyed_hash(key, head.last_hash, fields)
         event = AuditEvent.objects.create(prev_hash=head.last_hash, **fields)
         AuditChainHead.objects.filter(pk=1).update(last_seq=fields["seq"], last_hash=fields["hash"])
     return event

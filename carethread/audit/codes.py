@@ -31,6 +31,7 @@ FHIR_IMPORT = "fhir.import"
 
 AUDIT_REPORT = "audit.report"
 AUDIT_VERIFY = "audit.verify"
+AUDIT_CHAIN_KEYED = "audit.chain_keyed"
 
 SETTING_CHANGED = "setting.changed"
 

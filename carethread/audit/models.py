@@ -1,6 +1,7 @@
 """The append-only audit trail (170.315(d)(2), (d)(3), (d)(10)).
 
-Each event commits to the previous one through a SHA-256 hash chain ordered by ``seq``.
+Each event commits to the previous one through a keyed hash chain (HMAC-SHA-256 under a key from
+the key file, named by ``key_id``; empty for legacy unkeyed SHA-256 entries) ordered by ``seq``.
 ``AuditChainHead`` holds the last sequence number and hash; writers lock it, so the chain has
 exactly one order even with concurrent writers.
 
@@ -73,6 +74,12 @@ class AuditEvent(models.Model):
     )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    key_id = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Key-file key the hash is an HMAC under; empty: a legacy unkeyed SHA-256 entry",
+    )
 
     objects = AuditEventManager()
 

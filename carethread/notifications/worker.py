@@ -1,8 +1,9 @@
 """What ``carethread worker`` runs: django-tasks-db's database worker, in rounds, with the
 notification sweep between rounds.
 
-A round: sweep (``delivery.sweep``: expired leases, pending rows without a waiting task,
-abandoned task results), then run the tasks that are due on the backend's queues, up to a
+A round: the audit trail's daily checkpoint when one is due (``audit.checkpoints.daily``, logged,
+never in the counts), sweep (``delivery.sweep``: expired leases, pending rows without a waiting
+task, abandoned task results), then run the tasks that are due on the backend's queues, up to a
 batch. Stopping (``Runner.stop``, from SIGTERM/SIGINT) lets the task in hand finish, then the
 loop ends.
 """
@@ -18,6 +19,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from carethread.audit import checkpoints as audit_checkpoints
 from carethread.notifications import delivery, tasks
 
 DELIVERY_TASKS = (tasks.deliver_notification.module_path, tasks.deliver_subject.module_path)
@@ -64,6 +66,7 @@ class Runner:
     def round(self) -> tuple[Counter[str], int]:
         """Sweep, then run due tasks (at most ``batch``; all of them when it is ``None``).
         Returns the counts of what happened and how many tasks ran."""
+        audit_checkpoints.daily()
         counts: Counter[str] = Counter(delivery.sweep())
         if self.stopping.is_set():
             return counts, 0

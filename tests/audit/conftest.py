@@ -83,3 +83,32 @@ def cli(monkeypatch):
 
     monkeypatch.setattr(connections, "close_all", lambda: None)
     return main
+
+
+def write_key_file(path, current: str, keys: dict[str, bytes]):
+    """Write a key file atomically (a new inode, so readers see the change at once)."""
+    import base64
+    import json
+    import os
+
+    body = {"current": current, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}
+    scratch = path.with_suffix(".tmp")
+    scratch.write_text(json.dumps(body))
+    os.replace(scratch, path)
+    return path
+
+
+@pytest.fixture
+def key_file(tmp_path, settings):
+    """A key file of this test's own with one KEK, ``kek-audit01``."""
+    import secrets
+
+    from carethread.audit import keys
+
+    path = write_key_file(
+        tmp_path / "keys.json", "kek-audit01", {"kek-audit01": secrets.token_bytes(32)}
+    )
+    settings.CARETHREAD_KEY_FILE = path
+    keys.clear_cache()
+    yield path
+    keys.clear_cache()

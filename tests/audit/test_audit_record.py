@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db import transaction
 
-from carethread.audit import codes
+from carethread.audit import codes, keys
 from carethread.audit.actions import AuditChainError, append_entries, record
 from carethread.audit.chain import GENESIS_HASH, entry_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
@@ -43,10 +43,12 @@ def test_stored_entry_hashes_to_its_hash_after_a_round_trip():
                 "outcome",
                 "source_address",
                 "details",
+                "key_id",
             )
         }
     )
-    assert entry_hash(stored.prev_hash, fields) == stored.hash
+    assert stored.key_id == keys.current()[0]
+    assert entry_hash(stored.prev_hash, fields, keys.by_id(stored.key_id)) == stored.hash
     assert verify_chain().ok
 
 

@@ -1,7 +1,8 @@
 """verify_chain / `carethread audit verify`: intact trails pass, every kind of tampering is named.
 
 The tampering is done as a DBA would: triggers disabled (PostgreSQL) or dropped (SQLite), then
-raw SQL.
+raw SQL. Forged rows are sealed with the key, as by someone who also holds the key file, so that
+the kind of each change is what is tested (without the key, see test_audit_keyed_chain).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import pytest
 from django.db import connection
 
+from carethread.audit import keys
 from carethread.audit.chain import entry_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
 from carethread.audit.verify import Kind, verify_chain
@@ -20,12 +22,13 @@ pytestmark = pytest.mark.django_db
 
 COLUMNS = (
     "seq, occurred_at, actor_id, actor_label, actor_role, patient_id, action, object_type, "
-    "object_id, outcome, source_address, details, prev_hash, hash"
+    "object_id, outcome, source_address, details, key_id, prev_hash, hash"
 )
 
 
 def forge(tamper, seq: int, prev_hash: str, **overrides: object) -> str:
-    """Insert a row with a correctly computed hash, as someone who knows the algorithm would."""
+    """Insert a row with a correctly computed hash, as someone who holds the key would."""
+    key_id, key = keys.current()
     fields: dict[str, object] = {
         "seq": seq,
         "occurred_at": dt.datetime.now(dt.UTC).replace(microsecond=123456),
@@ -39,15 +42,16 @@ def forge(tamper, seq: int, prev_hash: str, **overrides: object) -> str:
         "outcome": "success",
         "source_address": "",
         "details": {},
+        "key_id": key_id,
         **overrides,
     }
-    digest = entry_hash(prev_hash, fields)
+    digest = entry_hash(prev_hash, fields, key)
     cast = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     values = [*fields.values()]
     values[11] = json.dumps(fields["details"])
     tamper.raw(
         f"INSERT INTO audit_auditevent ({COLUMNS}) "  # noqa: S608 - fixed test SQL
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {cast}, %s, %s)",
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {cast}, %s, %s, %s)",
         (*values, prev_hash, digest),
     )
     return digest
@@ -108,9 +112,9 @@ def test_changed_timestamp_and_details(make_entries, tamper):
 def test_changed_entry_with_recomputed_hash(make_entries, tamper):
     make_entries(5)
     event = AuditEvent.objects.get(seq=3)
-    fields = {name: getattr(event, name) for name in _hashed()}
+    fields = {name: getattr(event, name) for name in (*_hashed(), "key_id")}
     fields["action"] = "auth.logout"
-    new_hash = entry_hash(event.prev_hash, fields)
+    new_hash = entry_hash(event.prev_hash, fields, keys.by_id(event.key_id))
     problem = problem_after(
         tamper,
         [

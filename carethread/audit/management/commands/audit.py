@@ -1,7 +1,9 @@
 """``carethread audit verify`` and ``carethread audit report``.
 
-verify: exit 0 printing "audit trail intact: N entries", exit 1 naming the first broken entry.
-It records an ``audit.verify`` event after the walk (never during it), success or failure.
+verify: exit 0 printing "audit trail intact: N entries", exit 1 naming the first broken entry,
+exit 2 if the key file or the checkpoint file cannot be read. It checks the checkpoints too,
+records an ``audit.verify`` event after the walk (never during it), success or failure, and after
+a success writes a checkpoint of the head (``carethread.audit.checkpoints``).
 report: CSV of the filtered, sorted trail to stdout or --output; bad options exit 2. The viewing
 is itself recorded as ``audit.report``.
 """
@@ -17,11 +19,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from carethread.audit import codes
+from carethread.audit import checkpoints, codes
 from carethread.audit.actions import AuditChainError, record
 from carethread.audit.models import AuditChainHead, AuditEvent
 from carethread.audit.report import ReportError, parse_filters, record_viewing, write_csv
 from carethread.audit.verify import VerifyResult, verify_chain
+from carethread.crypto.keyring import KeyRingError
 
 
 def operator() -> dict[str, Any]:
@@ -100,35 +103,55 @@ class Command(BaseCommand):
         chunk_size = options["chunk_size"]
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1", returncode=2)
-        with self._progress() as advance:
-            result = verify_chain(chunk_size=chunk_size, progress=advance)
-        recorded = "" if options["no_record"] else self._record_verify(result)
+        try:
+            with self._progress() as advance:
+                result = verify_chain(chunk_size=chunk_size, progress=advance)
+        except (KeyRingError, checkpoints.CheckpointFileError) as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        event: AuditEvent | None = None
+        recorded = ""
+        if not options["no_record"]:
+            event, recorded = self._record_verify(result)
         if result.problem is not None:
             raise CommandError(
                 f"audit trail BROKEN at {result.problem}; "
                 f"{result.entries} entries before it are intact{recorded}",
                 returncode=1,
             )
-        self.stdout.write(f"audit trail intact: {result.entries} entries")
+        legacy = f" ({result.legacy} unkeyed legacy entries first)" if result.legacy else ""
+        self.stdout.write(f"audit trail intact: {result.entries} entries{legacy}")
         if result.entries:
             self.stdout.write(f"head: seq {result.last_seq} hash {result.last_hash}")
+        self.stdout.write(f"checkpoints matched: {result.checkpoints}")
+        self._checkpoint(result, event)
 
-    def _record_verify(self, result: VerifyResult) -> str:
-        """Record the verification after the walk; returns a note if that was impossible."""
+    def _checkpoint(self, result: VerifyResult, event: AuditEvent | None) -> None:
+        """Pin the verified head (or the audit.verify event just appended to it) outside."""
+        seq, digest = (event.seq, event.hash) if event else (result.last_seq, result.last_hash)
+        try:
+            checkpoints.write(seq, digest, "verify")
+        except (OSError, KeyRingError) as exc:
+            self.stderr.write(f"warning: no checkpoint written to {checkpoints.path()}: {exc}")
+            return
+        self.stdout.write(f"checkpoint: seq {seq} written to {checkpoints.path()}")
+
+    def _record_verify(self, result: VerifyResult) -> tuple[AuditEvent | None, str]:
+        """Record the verification after the walk; returns the event, or a note if that was
+        impossible."""
         details: dict[str, Any] = {"entries": result.entries}
         if result.problem is not None:
             details.update(problem=str(result.problem.kind), seq=result.problem.seq)
         try:
-            record(
+            event = record(
                 codes.AUDIT_VERIFY,
                 outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILURE,
                 details=details,
                 **operator(),
             )
-        except (AuditChainError, DatabaseError):
+        except (AuditChainError, DatabaseError, KeyRingError):
             # A damaged head (or a forged row in the next seq) can make appending impossible.
-            return " (the audit.verify event could not be recorded)"
-        return ""
+            return None, " (the audit.verify event could not be recorded)"
+        return event, ""
 
     def _progress(self) -> AbstractContextManager[Any]:
         if not sys.stderr.isatty():
