@@ -4,10 +4,12 @@
 * ``audit_auditchainhead``: an UPDATE must move the head forward to an entry that exists with
   that hash; DELETE is refused.
 
-Installed by migration ``0002_append_only``. A DBA can still drop or disable them; the hash chain
+Installed by migration ``0002_append_only`` (and put back by ``0003_keyed_chain`` after the
+column change). A DBA can still drop or disable them; the keyed hash chain
 (``carethread audit verify``) is what detects that kind of tampering. PostgreSQL's TRUNCATE does
 not fire row triggers (Django's test flush uses it); an emptied event table with a head left in
-place is reported by ``verify`` as a chain head mismatch. On SQLite, Django's flush deletes rows,
+place is reported by ``verify`` as a chain head mismatch, and one emptied with its head too by
+the checkpoints kept outside the database (``checkpoints``). On SQLite, Django's flush deletes rows,
 so ``carethread flush`` (``management/commands/flush.py``) lifts the triggers while it empties
 the database.
 """
