@@ -153,6 +153,8 @@ ACCOUNT_RATE_LIMITS = {
     # Invitation code and date-of-birth answers (our own enrolment pages).
     "enrol": "20/m/ip,100/h/ip",
 }
+# Password reset: one lookup and one queued task whatever the address; the worker mails.
+ACCOUNT_FORMS = {"reset_password": "carethread.accounts.password_reset.ResetPasswordForm"}
 # Password reset for an unknown address: the same page, and no email at all.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Carethread] "
