@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import statistics
 import sys
@@ -57,7 +58,7 @@ def main() -> int:
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "reset_password": ""}
     User.objects.filter(email="known@example.com").delete()
-    User.objects.create_user(email="known@example.com", password="correct-horse-battery-42")
+    User.objects.create_user(email="known@example.com", password=secrets.token_urlsafe(16))
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(_Sink(), hostname="127.0.0.1", port=port)
     controller.start()
