@@ -1,4 +1,5 @@
-"""Forms of the enrolment and portal-access pages. Every field is bounded."""
+"""Forms of the enrolment and portal-access pages. Every field is bounded and carries the shared
+input checks."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from django.contrib.auth import password_validation
 
 from carethread.accounts import invitations
 from carethread.accounts.actions import BLOCK_REASONS
+from carethread.core.forms import CheckedForm
 
 
-class EnrolCodeForm(forms.Form):
+class EnrolCodeForm(CheckedForm):
     code = forms.CharField(
         label="Invitation code",
         max_length=32,
@@ -26,7 +28,7 @@ class EnrolCodeForm(forms.Form):
         return code
 
 
-class DateOfBirthForm(forms.Form):
+class DateOfBirthForm(CheckedForm):
     birth_date = forms.DateField(
         label="The patient's date of birth",
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -65,7 +67,7 @@ class EnrolForm(DateOfBirthForm):
         return data
 
 
-class PortalChangeForm(forms.Form):
+class PortalChangeForm(CheckedForm):
     OPS = [("block", "Block"), ("unblock", "Unblock"), ("invite", "Invite")]
     KINDS = [("patient", "Patient"), ("representative", "Representative")]
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 
 # Only these keys of a validation error are returned: never the submitted value ("input").
 VALIDATION_KEYS = ("type", "loc", "msg")
+UNREADABLE_MULTIPART = (
+    "The multipart body cannot be read (a boundary is missing, or a part's headers, such as "
+    "its file name, are longer than 1,000 characters)."
+)
 
 
 def install_handlers(api: NinjaAPI) -> None:
@@ -57,6 +62,11 @@ def install_handlers(api: NinjaAPI) -> None:
             return api.create_response(request, {"detail": "The request is too large."}, status=413)
         return api.create_response(request, {"detail": "The request is not valid."}, status=400)
 
+    def unreadable(request: HttpRequest, exc: Any) -> HttpResponse:
+        # A multipart body Django cannot read: no boundary, or a part's headers past 1 kB
+        # (e.g. a file name of a thousand characters).
+        return api.create_response(request, {"detail": UNREADABLE_MULTIPART}, status=400)
+
     def failure(request: HttpRequest, exc: Any) -> HttpResponse:
         log.error("API request failed: %s", type(exc).__name__, exc_info=exc)
         return api.create_response(request, {"detail": "Internal server error."}, status=500)
@@ -67,6 +77,7 @@ def install_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ValidationError, invalid)
     api.add_exception_handler(MessagingError, refused)
     api.add_exception_handler(SuspiciousOperation, suspicious)
+    api.add_exception_handler(MultiPartParserError, unreadable)
     api.add_exception_handler(Exception, failure)
 
 

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from carethread.api.schemas import Body, Error, Invalid
+from carethread.api.schemas import Body, Error, Input, Invalid
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.measures import access, engine, exports
@@ -36,7 +36,7 @@ __all__ = ["CHOOSE_A_TIN", "NOT_AN_ADMIN", "SPANS_OTHER_PRACTICES", "router"]
 # -- the options -------------------------------------------------------------------------------
 
 
-class ReportQuery(Schema):
+class ReportQuery(Input):
     program: str = Field(
         ..., max_length=64, description=f"The program: one of {', '.join(PROGRAMS)}."
     )

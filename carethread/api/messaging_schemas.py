@@ -12,7 +12,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from carethread.api.schemas import Body, UtcDateTime
+from carethread.api.schemas import Body, Input, UtcDateTime
 from carethread.messaging.models import Attachment, Category, Draft, Side, Thread
 from carethread.messaging.queries import MAX_PAGE, PAGE, MessageView
 
@@ -140,7 +140,7 @@ class RecipientsOut(Schema):
 # -- requests --------------------------------------------------------------------------------
 
 
-class InboxQuery(Schema):
+class InboxQuery(Input):
     box: Box = "mine"
     pool: UUID | None = None
     status: Thread.Status | None = None
@@ -161,7 +161,7 @@ class ReadingIn(Body):
     diastolic: float | None = Field(None, strict=True)
     value: float | None = Field(None, strict=True)
     unit: str = Field("", max_length=16)
-    taken_at: dt.datetime | None = None
+    taken_at: UtcDateTime | None = None
 
     def as_action_input(self) -> dict[str, Any]:
         row: dict[str, Any] = {"kind": self.kind, "unit": self.unit}

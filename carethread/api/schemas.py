@@ -7,26 +7,41 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Schema
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from carethread.core.text import problem_in
+from carethread.core.validators import check_day, check_instant
 
 
 def _in_utc(value: dt.datetime) -> dt.datetime:
-    """An aware date-time moved to UTC: the databases store it so, and PostgreSQL refuses an
-    offset past 15:59. One with no UTC equivalent (beyond year 9999, before year 1) is invalid
-    input. A naive one is left to the route."""
-    if value.tzinfo is None:
-        return value
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("The date is out of range.") from None
+    """A date-time within the range every date from outside must fall in (``core.validators``),
+    moved to UTC when aware: the databases store it so, and PostgreSQL refuses an offset past
+    15:59. A naive one is left to the route."""
+    return check_instant(value)
 
 
 # A date-time a client sends: refused with a 422, not a database error, when out of range.
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
+# A date a client sends, in the same range.
+Day = Annotated[dt.date, AfterValidator(check_day)]
 
 
-class Body(Schema):
+class Input(Schema):
+    """What a client sends (a body, an object inside one, or a route's query parameters): every
+    string in it, however deep, is text as ``core.text`` accepts it, else a 422 naming the
+    field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_only(cls, value: Any, info: ValidationInfo) -> Any:
+        problem = problem_in(value)
+        if problem is not None:
+            raise PydanticCustomError("bad_characters", "The text {problem}.", {"problem": problem})
+        return value
+
+
+class Body(Input):
     """A request body, or an object inside one: a JSON object. (ninja's ``Schema`` reads any
     other value, ``[]`` or ``5``, as an object with every field left out.)"""
 

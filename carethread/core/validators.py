@@ -1,7 +1,15 @@
-"""Checks of identifiers used by CMS: NPI (Luhn with the 80840 prefix) and TIN."""
+"""Checks of identifiers used by CMS (NPI: Luhn with the 80840 prefix; TIN; place of service),
+and of the dates the service accepts from outside.
+
+Every date and date-time a person or a client sends (API fields, form fields, query parameters,
+the measure command's period) is read here and must fall between ``FIRST_DAY`` and ``LAST_DAY``:
+wide enough for any birth date, visit or report, narrow enough that moving it to another time
+zone or adding a period to it can never overflow.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError
@@ -57,3 +65,49 @@ def validate_pos(value: str) -> None:
         raise ValidationError(
             "%(value)s is not a place-of-service code (2 digits)", params={"value": value}
         )
+
+
+# -- dates from outside ----------------------------------------------------------------------------
+
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+OUT_OF_RANGE = f"The date must be between {FIRST_DAY} and {LAST_DAY}."
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class DateOutOfRange(ValueError):
+    """A real date, outside ``FIRST_DAY``..``LAST_DAY``."""
+
+
+def check_day(day: dt.date) -> dt.date:
+    """``day`` if it is within the accepted range, else ``ValueError``."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DateOutOfRange(OUT_OF_RANGE)
+    return day
+
+
+def check_instant(value: dt.datetime) -> dt.datetime:
+    """A date-time within the accepted range (its own calendar day is checked, before any
+    conversion); an aware one is returned in UTC, a naive one as it is."""
+    check_day(value.date())
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value
+
+
+def parse_day(text: str) -> dt.date:
+    """A date written ``YYYY-MM-DD`` within the accepted range, else ``ValueError``."""
+    if not isinstance(text, str) or not _DAY_RE.fullmatch(text):
+        raise ValueError("The date must be written YYYY-MM-DD.")
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("The date must be written YYYY-MM-DD.") from None
+    return check_day(day)
+
+
+def validate_date_in_range(value: dt.date | dt.datetime | None) -> None:
+    """The range as a Django validator (``DateField``, ``DateTimeField``)."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(OUT_OF_RANGE, code="date_out_of_range")

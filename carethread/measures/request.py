@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +18,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from carethread.core.models import Organization, Practitioner
+from carethread.core.text import text_problem
+from carethread.core.validators import FIRST_DAY, LAST_DAY, DateOutOfRange, parse_day
 from carethread.measures.programs import Level, Program, UnknownProgram, get
 
 
@@ -105,6 +106,12 @@ def parse(
 ) -> MeasureRequest:
     """Check every input; ``policies`` are ``NAME=VALUE`` strings, ``low_broadband_csv`` the
     text of a ``state,county`` file."""
+    policies = list(policies)
+    _check_text(
+        [("program", program), ("start", start), ("end", end), ("level", level), ("tin", tin)]
+        + [("npi", npi), ("low-broadband county list", low_broadband_csv)]
+        + [("policy", item) for item in policies]
+    )
     try:
         chosen = get(program)
     except UnknownProgram as exc:
@@ -128,15 +135,22 @@ def parse(
 
 
 def _date(value: str, name: str) -> dt.date:
+    """A day of the period, read like every date from outside (``core.validators``)."""
     try:
-        if not _DAY.fullmatch(value):
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
+        return parse_day(value)
+    except DateOutOfRange:
+        raise MeasureInputError(
+            f"{name} must be a date between {FIRST_DAY} and {LAST_DAY}, not {value!r}"
+        ) from None
+    except ValueError:
         raise MeasureInputError(f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
 
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+def _check_text(named: Iterable[tuple[str, str | None]]) -> None:
+    for name, value in named:
+        problem = None if value is None else text_problem(value)
+        if problem is not None:
+            raise MeasureInputError(f"{name} {problem}")
 
 
 def _level(value: str | None, program: Program) -> Level:

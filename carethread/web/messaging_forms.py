@@ -13,6 +13,7 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 
+from carethread.core.forms import CheckedForm
 from carethread.messaging.models import Category, Thread
 from carethread.messaging.posting import MAX_BODY, MAX_SUBJECT
 
@@ -32,8 +33,9 @@ def choices_of(form: forms.Form, name: str) -> forms.ChoiceField:
     return cast(forms.ChoiceField, form.fields[name])
 
 
-class PageForm(forms.Form):
-    """Labels without a trailing colon (they read better, and are what a screen reader says)."""
+class PageForm(CheckedForm):
+    """Labels without a trailing colon (they read better, and are what a screen reader says);
+    every field carries the shared input checks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -73,9 +73,18 @@ def _newest_link(request: HttpRequest) -> str | None:
     return "?" + params.urlencode()
 
 
+def bad_filters(request: HttpRequest, form: Any) -> HttpResponse:
+    """The 400 page for a list's query that does not read (a date out of range, an unknown
+    box): each problem with its parameter's name."""
+    problems = [f"{name}: {error}" for name, errors in form.errors.items() for error in errors]
+    return render(request, "400.html", {"problems": problems}, status=400)
+
+
 def _patient_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     form = PatientInboxForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
+    if not form.is_valid():
+        return bad_filters(request, form)
+    data = form.cleaned_data
     patients = reads.patient_side_patients(viewer)
     selected = reads.chosen_patient(viewer, data.get("patient"))
     rows = queries.inbox(
@@ -98,7 +107,9 @@ def _patient_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 
 def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     form = InboxFilterForm(request.GET)
-    data = form.cleaned_data if form.is_valid() else {}
+    if not form.is_valid():
+        return bad_filters(request, form)
+    data = form.cleaned_data
     box = data.get("box") or "mine"
     pools = reads.viewer_pools(viewer)
     pool = next((p for p in pools if p.uuid == data.get("pool")), None) if box == "pool" else None
@@ -192,10 +203,10 @@ def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     """Every thread of one patient the practice user may see: part of the patient's record."""
     viewer = reads.viewer_of(request)
     patient = reads.practice_patient(viewer, patient_uuid)
-    before = None
-    if request.GET.get("before"):
-        form = PatientInboxForm({"before": request.GET["before"]})
-        before = form.cleaned_data.get("before") if form.is_valid() else None
+    form = PatientInboxForm({"before": request.GET.get("before", "")})
+    if not form.is_valid():
+        return bad_filters(request, form)
+    before = form.cleaned_data.get("before")
     rows = queries.inbox(viewer, box="patient", patient=patient.uuid, before=before)
     context = {
         "patient": patient,

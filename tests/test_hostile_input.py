@@ -1,0 +1,269 @@
+"""Hostile input that once answered 500: lone surrogates and NUL characters in text, dates at the
+ends of the calendar, long file names and broken multipart bodies. Each is a clear 4xx that names
+what was wrong, and nothing is written.
+
+The NUL cases only broke on PostgreSQL (SQLite stores a NUL); run this file there too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from support.world import build_world, make_admin
+
+from carethread.audit.models import AuditEvent
+from carethread.messaging import actions
+from carethread.messaging.models import Attachment, Draft, Message, OutOfOffice, Template, Thread
+
+pytestmark = pytest.mark.django_db
+
+SURROGATE = "\ud800"
+NUL = "\x00"
+FAR_FUTURE = "9999-12-31T23:59:59-23:59"
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def client_of(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def patient(world):
+    return client_of(world.patient.user)
+
+
+@pytest.fixture
+def clinician(world):
+    return client_of(world.c1.user)
+
+
+@pytest.fixture
+def thread(world):
+    return actions.start_thread(
+        world.patient.user,
+        patient=world.patient,
+        category="medical",
+        subject="Dose question",
+        body="Morning or evening?",
+        to_practitioners=[world.c1],
+    ).thread
+
+
+def counts():
+    return {
+        "threads": Thread.objects.count(),
+        "messages": Message.objects.count(),
+        "drafts": Draft.objects.count(),
+        "templates": Template.objects.count(),
+        "absences": OutOfOffice.objects.count(),
+        "attachments": Attachment.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def post_json(client, path, data, method="post"):
+    return getattr(client, method)(path, data, content_type="application/json")
+
+
+def assert_names_field(response, field, status=422):
+    """A JSON refusal whose error points at ``field`` (and never echoes the value)."""
+    assert response.status_code == status, response.content
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), detail
+    assert any(error["loc"][-1] == field for error in detail), detail
+    assert "input" not in str(detail)
+
+
+def start_body(world, **changes):
+    body = {
+        "patient": str(world.patient.uuid),
+        "category": "medical",
+        "subject": "A question",
+        "body": "Is this normal?",
+        "to_practitioners": [str(world.c1.uuid)],
+    }
+    body.update(changes)
+    return body
+
+
+# -- text: lone surrogates and NUL ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+@pytest.mark.parametrize("bad", [SURROGATE, NUL, "bell\x07"])
+def test_bad_characters_in_a_new_thread_are_422(world, patient, field, bad):
+    before = counts()
+    response = post_json(patient, "/api/threads", start_body(world, **{field: f"Hi {bad} there"}))
+    assert_names_field(response, field)
+    assert counts() == before
+
+
+@pytest.mark.parametrize("bad", [SURROGATE, NUL])
+def test_bad_characters_in_a_reply_are_422(world, patient, thread, bad):
+    before = counts()
+    response = post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": f"x{bad}"})
+    assert_names_field(response, "body")
+    assert counts() == before
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+@pytest.mark.parametrize("bad", [SURROGATE, NUL])
+def test_bad_characters_in_a_draft_are_422(world, patient, field, bad):
+    before = counts()
+    body = {"patient": str(world.patient.uuid), field: f"draft {bad}"}
+    assert_names_field(post_json(patient, "/api/drafts", body), field)
+    assert counts() == before
+
+
+def test_tabs_and_newlines_are_still_text(world, patient, thread):
+    response = post_json(
+        patient, f"/api/threads/{thread.uuid}/messages", {"body": "line one\r\n\tline two"}
+    )
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("bad", [NUL, SURROGATE])
+def test_bad_characters_in_a_template_name_are_422(world, clinician, bad):
+    make_admin(world)
+    before = counts()
+    body = {"organization": str(world.org.uuid), "name": f"Refill {bad}", "body": "Hello"}
+    assert_names_field(post_json(clinician, "/api/templates", body), "name")
+    assert counts() == before
+
+
+@pytest.mark.parametrize("bad", [NUL, SURROGATE])
+def test_bad_characters_in_out_of_office_text_are_422(world, clinician, bad):
+    before = counts()
+    now = dt.datetime.now(dt.UTC)
+    body = {
+        "starts_at": now.isoformat(),
+        "ends_at": (now + dt.timedelta(days=3)).isoformat(),
+        "reply_text": f"Away {bad}",
+    }
+    assert_names_field(post_json(clinician, "/api/me/out-of-office", body, "put"), "reply_text")
+    assert counts() == before
+
+
+# -- dates at the ends of the calendar -----------------------------------------------------------
+
+
+def test_far_future_before_on_the_practice_inbox_is_400(world, clinician):
+    response = clinician.get("/messages/", {"before": FAR_FUTURE})
+    assert response.status_code == 400
+    assert b"before" in response.content
+
+
+def test_far_future_before_on_the_patient_inbox_is_400(world, patient):
+    response = patient.get("/messages/", {"before": FAR_FUTURE})
+    assert response.status_code == 400
+
+
+def test_far_future_before_on_the_patient_record_is_400(world, clinician):
+    response = clinician.get(f"/patients/{world.patient.uuid}/messages", {"before": FAR_FUTURE})
+    assert response.status_code == 400
+
+
+def test_far_future_before_on_the_api_inbox_is_422(world, patient):
+    assert_names_field(patient.get("/api/threads", {"before": FAR_FUTURE}), "before")
+
+
+def test_a_report_over_the_whole_calendar_is_400(world, clinician):
+    make_admin(world)
+    before = AuditEvent.objects.count()
+    response = clinician.get(
+        "/api/measures/report",
+        {"program": "pi-2018", "start": "0001-01-01", "end": "9999-12-31", "tin": world.org.tin},
+    )
+    assert response.status_code == 400, response.content
+    assert "start" in response.json()["detail"] or "end" in response.json()["detail"]
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_nul_tin_is_4xx(world, clinician):
+    make_admin(world)
+    response = clinician.get(
+        "/api/measures/report?program=pi-2018&start=2018-01-01&end=2018-12-31&tin=%00"
+    )
+    assert 400 <= response.status_code < 500, response.content
+
+
+@pytest.mark.parametrize("path", ["/messages/", "/practice/measures", "/api/threads"])
+def test_a_nul_anywhere_in_a_query_string_is_400(world, clinician, path):
+    make_admin(world)
+    assert clinician.get(path + "?box=mine&x%00y=1").status_code == 400
+    assert clinician.get(path + "?box=%00").status_code == 400
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+
+def multipart(filename: str, data: bytes = PDF, field: str = "file") -> tuple[bytes, str]:
+    """A multipart body with one file, written by hand (Django's test client would cut the
+    name to 255 characters)."""
+    boundary = "hostileboundary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("name", ["a" * 996 + ".pdf", "report." + "b" * 993])
+def test_a_thousand_character_file_name_is_400_on_the_api(world, patient, name):
+    before = counts()
+    body, content_type = multipart(name)
+    response = patient.post("/api/attachments", body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "file name" in response.json()["detail"]
+    assert counts() == before
+
+
+def test_a_long_file_name_that_fits_is_cut_short(world, patient):
+    body, content_type = multipart("a" * 296 + ".pdf")
+    response = patient.post("/api/attachments", body, content_type=content_type)
+    assert response.status_code == 201, response.content
+    stored = response.json()["filename"]
+    assert stored.endswith(".pdf") and len(stored) <= 120
+
+
+def test_a_thousand_character_file_name_is_400_on_a_page(world, patient):
+    before = counts()
+    body, content_type = multipart("a" * 996 + ".pdf", field="attachments")
+    response = patient.post("/messages/new", body, content_type=content_type)
+    assert response.status_code == 400
+    assert b"Traceback" not in response.content
+    assert counts() == before
+
+
+def test_multipart_without_a_boundary_is_400_on_the_api(world, patient):
+    before = counts()
+    response = patient.post("/api/attachments", b"--x\r\n\r\n", content_type="multipart/form-data")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert counts() == before
+
+
+@pytest.mark.parametrize("path", ["/messages/new", "/messages/find-patient"])
+@pytest.mark.parametrize("csrf", [False, True])
+def test_multipart_without_a_boundary_is_400_on_a_page(world, path, csrf):
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(world.patient.user)
+    before = counts()
+    response = client.post(path, b"--x\r\n\r\n", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert b"Traceback" not in response.content
+    assert counts() == before
