@@ -1,8 +1,11 @@
 """Who may see which thread: the one gate every lookup goes through.
 
 ``access_thread(user, uuid)`` returns the thread and the caller's ``Viewer``, or raises the same
-``Http404`` for "does not exist" and "not allowed". ``visible_threads(viewer)`` is the queryset
-form of the same rule, for lists.
+``Http404`` for "does not exist" and "not allowed". The rule is one filter,
+``thread_rights_q(viewer)``: the gate looks a thread up through it, and every list, box, search
+filter and unread count applies it too (``visible_threads`` for a queryset of threads, the
+``prefix`` argument from the caller's inbox rows), so nothing is listed that the gate would not
+open. An inbox row (``ThreadMember``) records taking part; it grants nothing by itself.
 
 The rule (security.md, "Authorisation"):
 
@@ -16,19 +19,31 @@ The rule (security.md, "Authorisation"):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from carethread.accounts import roles
-from carethread.core.models import Membership, Patient, Practitioner, Representative
+from carethread.core.models import (
+    CareTeamPool,
+    Membership,
+    Patient,
+    Practitioner,
+    Representative,
+)
 from carethread.messaging.models import Attachment, Side, Thread, ThreadMember
+
+# Set on a loaded thread: (viewer, whether they hold practice rights on it) and the viewer the
+# gate opened it for; read back only for that same ``Viewer`` (one request's facts).
+_PRACTICE_MEMO = "_carethread_practice_side"
+_OPENED_MEMO = "_carethread_opened_for"
 
 
 @dataclass
@@ -47,12 +62,10 @@ class Viewer:
         """Patient id -> the representative row that is valid now."""
         if self.user is None:
             return {}
-        now = timezone.now()
-        return {
-            rep.patient_id: rep
-            for rep in Representative.objects.filter(user=self.user).select_related("patient")
-            if rep.is_valid_at(now)
-        }
+        rows = Representative.objects.filter(
+            valid_representation_q(timezone.now()), user=self.user
+        ).select_related("patient")
+        return {rep.patient_id: rep for rep in rows}
 
     @cached_property
     def pool_ids(self) -> frozenset[int]:
@@ -72,8 +85,11 @@ class Viewer:
         return self.memberships.get(organization_id) == Membership.Role.CLINICIAN
 
     def side_for(self, thread: Thread) -> str | None:
-        """The side this viewer takes in ``thread`` (practice first), or None."""
-        if self.practitioner is not None and thread.organization_id in self.memberships:
+        """The side this viewer takes in ``thread`` (practice first), or None. The practice
+        side needs practice rights on the thread (``practice_rights_q``), not only a membership
+        of its organisation: a practice user who is also a patient or a representative reads
+        other threads of their practice on the patient side, or not at all."""
+        if self.has_practice_rights(thread):
             return Side.PRACTICE
         if not thread.includes_patient:
             return None
@@ -82,6 +98,18 @@ class Viewer:
         if thread.patient_id in self.representing and not thread.private_from_representatives:
             return Side.REPRESENTATIVE
         return None
+
+    def has_practice_rights(self, thread: Thread) -> bool:
+        if self.practitioner is None or thread.organization_id not in self.memberships:
+            return False
+        memo = thread.__dict__.get(_PRACTICE_MEMO)
+        if memo is not None and memo[0] is self:
+            return bool(memo[1])
+        if thread.assignee_id == self.practitioner.pk:
+            return True
+        value = Thread.objects.filter(practice_rights_q(self), pk=thread.pk).exists()
+        remember_practice_side(self, thread, value)
+        return value
 
 
 def viewer_for(user: Any) -> Viewer:
@@ -102,48 +130,96 @@ def viewer_for(user: Any) -> Viewer:
     return viewer
 
 
-def _practice_q(viewer: Viewer) -> Q:
-    if viewer.practitioner is None or not viewer.memberships:
-        return Q(pk__in=[])
-    return Q(organization_id__in=list(viewer.memberships)) & (
-        Q(pool_id__in=list(viewer.pool_ids))
-        | Q(assignee_id=viewer.practitioner.pk)
-        | Q(members__user=viewer.user, members__side=Side.PRACTICE)
+def valid_representation_q(now: dt.datetime) -> Q:
+    """``Representative.is_valid_at(now)`` as a filter."""
+    return (
+        Q(active=True, consent_given_at__isnull=False)
+        & (Q(valid_from__isnull=True) | Q(valid_from__lte=now))
+        & (Q(valid_until__isnull=True) | Q(valid_until__gte=now))
     )
 
 
-def _patient_side_q(viewer: Viewer) -> Q:
-    q = Q(pk__in=[])
+def practice_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+    """The practice half of the rule: the thread's organisation is one where the viewer holds
+    an active membership, and they are in its (active) pool, its assignee or take part in it on
+    the practice side. ``prefix`` is the path to the thread (``"thread__"`` from an inbox row).
+    """
+    if viewer.user is None or viewer.practitioner is None or not viewer.memberships:
+        return Q(pk__in=[])
+    p = prefix
+    organizations = list(viewer.memberships)
+    pools = CareTeamPool.objects.filter(
+        members=viewer.practitioner, active=True, organization_id__in=organizations
+    ).values("pk")
+    taking_part = ThreadMember.objects.filter(
+        thread=OuterRef(f"{p}pk"), user=viewer.user, side=Side.PRACTICE
+    )
+    return Q(**{f"{p}organization_id__in": organizations}) & (
+        Q(**{f"{p}pool_id__in": pools})
+        | Q(**{f"{p}assignee_id": viewer.practitioner.pk})
+        | Q(Exists(taking_part))
+    )
+
+
+def patient_side_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+    """The patient half: threads about the viewer that include the patient side, and those of
+    patients who authorise the viewer now, unless kept private from representatives."""
+    if viewer.user is None:
+        return Q(pk__in=[])
+    p = prefix
+    represented = Representative.objects.filter(
+        valid_representation_q(timezone.now()), user=viewer.user
+    ).values("patient_id")
+    mine = Q(pk__in=[])
     if viewer.patient is not None:
-        q |= Q(patient_id=viewer.patient.pk)
-    if viewer.representing:
-        q |= Q(patient_id__in=list(viewer.representing), private_from_representatives=False)
-    return Q(includes_patient=True) & q
+        mine = Q(**{f"{p}patient_id": viewer.patient.pk})
+    return Q(**{f"{p}includes_patient": True}) & (
+        mine | Q(**{f"{p}private_from_representatives": False, f"{p}patient_id__in": represented})
+    )
+
+
+def thread_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+    """THE rule: which threads the viewer may open. The gate, every list, every filter and
+    every unread count apply this one filter (``prefix`` as in ``practice_rights_q``)."""
+    if viewer.user is None:
+        return Q(pk__in=[])
+    return practice_rights_q(viewer, prefix) | patient_side_rights_q(viewer, prefix)
+
+
+def with_practice_side(viewer: Viewer, rows: QuerySet[Any], prefix: str = "") -> QuerySet[Any]:
+    """``rows`` annotated with whether the viewer holds practice rights on each (row's) thread,
+    read back by ``remember_practice_side`` so ``Viewer.side_for`` costs no query per row."""
+    if viewer.practitioner is None:
+        return rows
+    return rows.annotate(
+        viewer_practice_side=Case(
+            When(practice_rights_q(viewer, prefix), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def remember_practice_side(viewer: Viewer, thread: Thread, value: Any) -> None:
+    if value is not None:
+        thread.__dict__[_PRACTICE_MEMO] = (viewer, bool(value))
 
 
 def visible_threads(viewer: Viewer) -> QuerySet[Thread]:
     """Every thread the viewer may open (a queryset; callers add ordering and limits)."""
     if viewer.user is None:
         return Thread.objects.none()
-    ids = Thread.objects.filter(_practice_q(viewer) | _patient_side_q(viewer)).values("pk")
-    return Thread.objects.filter(pk__in=ids)
+    return Thread.objects.filter(thread_rights_q(viewer))
 
 
 def may_see(viewer: Viewer, thread: Thread) -> bool:
-    """``visible_threads`` for one loaded thread, in Python (one query at most)."""
+    """Whether the viewer may open ``thread`` now (``thread_rights_q`` for one loaded thread:
+    one query, none for a thread the gate has just opened for this viewer)."""
     if viewer.user is None:
         return False
-    if viewer.practitioner is not None and thread.organization_id in viewer.memberships:
-        if thread.assignee_id == viewer.practitioner.pk:
-            return True
-        if thread.pool_id is not None and thread.pool_id in viewer.pool_ids:
-            return True
-        taking_part = getattr(thread, "viewer_takes_part", None)  # set by ``access_thread``
-        if taking_part is None:
-            taking_part = thread.members.filter(user=viewer.user, side=Side.PRACTICE).exists()
-        if taking_part:
-            return True
-    return viewer.side_for(thread) in (Side.PATIENT, Side.REPRESENTATIVE)
+    if thread.__dict__.get(_OPENED_MEMO) is viewer:
+        return True
+    return visible_threads(viewer).filter(pk=thread.pk).exists()
 
 
 def access_thread(
@@ -151,22 +227,16 @@ def access_thread(
 ) -> tuple[Thread, Viewer]:
     """The thread ``thread_uuid`` if ``user`` may see it, else ``Http404`` (same for missing)."""
     viewer = viewer or viewer_for(user)
+    if viewer.user is None:
+        raise Http404
     threads = Thread.objects.select_related("organization", "patient__user", "pool", "assignee")
-    if viewer.practitioner is not None:
-        # Whether a practice user takes part, in the same query (read by ``may_see``).
-        threads = threads.annotate(
-            viewer_takes_part=Exists(
-                ThreadMember.objects.filter(
-                    thread=OuterRef("pk"), user=viewer.user, side=Side.PRACTICE
-                )
-            )
-        )
+    threads = with_practice_side(viewer, threads.filter(thread_rights_q(viewer)))
     try:
         thread = threads.get(uuid=thread_uuid)
     except (Thread.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
-    if not may_see(viewer, thread):
-        raise Http404
+    remember_practice_side(viewer, thread, getattr(thread, "viewer_practice_side", None))
+    thread.__dict__[_OPENED_MEMO] = viewer
     return thread, viewer
 
 

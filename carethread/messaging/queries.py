@@ -1,6 +1,7 @@
 """Reads of secure messaging with their permission filters: inbox lists and the thread view.
 
-Both go through ``access`` (``visible_threads`` / ``access_thread``) and keep a fixed number of
+Both apply the access gate's one rule (``access.thread_rights_q``: lists filter by it, the thread
+view starts from ``access_thread``), and keep a fixed number of
 queries whatever the page holds (pinned by tests): an inbox page is one query for the rows
 (plus one for the caller's unread counts outside "mine"); a thread view is three.
 """
@@ -17,7 +18,12 @@ from uuid import UUID
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from carethread.messaging.access import Viewer, visible_threads
+from carethread.messaging.access import (
+    Viewer,
+    remember_practice_side,
+    thread_rights_q,
+    with_practice_side,
+)
 from carethread.messaging.models import Attachment, Message, Note, Side, Thread, ThreadMember
 
 PAGE = 50
@@ -111,7 +117,7 @@ def inbox(
     base = Thread.objects.select_related("patient", "assignee", "pool", "organization")
     if box == "mine":
         members = ThreadMember.objects.filter(user=viewer.user).filter(
-            _still_allowed(viewer, prefix="thread__")
+            thread_rights_q(viewer, prefix="thread__")
         )
         if unread:
             members = members.filter(unread__gt=0)
@@ -123,11 +129,14 @@ def inbox(
             members, prefix="thread__", status=status, category=category, patient=patient,
             assignee=assignee, overdue=overdue, now=now,
         )  # fmt: skip
+        members = with_practice_side(viewer, members, prefix="thread__")
         page = list(
             members.select_related(
                 "thread__patient", "thread__assignee", "thread__pool", "thread__organization"
             ).order_by("-last_message_at", "-pk")[:limit]
         )
+        for m in page:
+            remember_practice_side(viewer, m.thread, getattr(m, "viewer_practice_side", None))
         return [
             InboxRow(
                 thread=m.thread,
@@ -151,7 +160,7 @@ def inbox(
             return []
     else:
         return []
-    threads = threads.filter(pk__in=visible_threads(viewer).values("pk"))
+    threads = with_practice_side(viewer, threads.filter(thread_rights_q(viewer)))
     threads = _filtered(
         threads, status=status, category=category, patient=patient, assignee=assignee,
         overdue=overdue, now=now,
@@ -164,6 +173,8 @@ def inbox(
             threads.filter(pk__in=unread_ids) if unread else threads.exclude(pk__in=unread_ids)
         )
     page_threads = list(threads.order_by("-last_message_at", "-pk")[:limit])
+    for t in page_threads:
+        remember_practice_side(viewer, t, getattr(t, "viewer_practice_side", None))
     counts = dict(
         ThreadMember.objects.filter(
             user=viewer.user, thread_id__in=[t.pk for t in page_threads]
@@ -180,26 +191,6 @@ def inbox(
     ]
 
 
-def _still_allowed(viewer: Viewer, prefix: str = "") -> Q:
-    """The current rights behind a ``ThreadMember`` row (an expired representative keeps the
-    row but loses the thread; a practice user who left the organisation loses its threads)."""
-    p = prefix
-    q = Q(**{f"{p}pk__in": []})
-    if viewer.practitioner is not None and viewer.memberships:
-        q |= Q(**{f"{p}organization_id__in": list(viewer.memberships)})
-    if viewer.patient is not None:
-        q |= Q(**{f"{p}includes_patient": True, f"{p}patient_id": viewer.patient.pk})
-    if viewer.representing:
-        q |= Q(
-            **{
-                f"{p}includes_patient": True,
-                f"{p}private_from_representatives": False,
-                f"{p}patient_id__in": list(viewer.representing),
-            }
-        )
-    return q
-
-
 def _overdue(thread: Thread, now: dt.datetime) -> bool:
     return thread.reply_due_at is not None and thread.reply_due_at < now
 
@@ -214,7 +205,7 @@ def unread_total(viewer: Viewer) -> int:
     # follows the caller's inbox, not the size of the organisation.
     total = (
         ThreadMember.objects.filter(user=viewer.user, unread__gt=0)
-        .filter(_still_allowed(viewer, prefix="thread__"))
+        .filter(thread_rights_q(viewer, prefix="thread__"))
         .aggregate(n=Sum("unread"))["n"]
     )
     return int(total or 0)

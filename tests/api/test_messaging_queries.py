@@ -22,8 +22,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 # The token with the caller's patient and practitioner rows (one join), then the viewer's
 # memberships; a practice user's representations and pools are read only when needed.
-INBOX_MINE = 2 + 3  # representations (the rights re-check), the page of rows, the unread total
-INBOX_ALL = 2 + 5  # + representations, pools, the page of threads, unread counts, unread total
+# The access rule is one filter with its pools and representations as subqueries: the page of
+# rows (rights re-checked in the same query) and the unread total ...
+INBOX_MINE = 2 + 2
+INBOX_ALL = 2 + 3  # ... the page of threads, the unread counts of the page, the unread total
 # + the thread (the caller is its assignee: no participation check), messages (senders
 # joined), their attachments, notes, and the audit entry (chain head, insert, head update)
 THREAD_VIEW = 2 + 10
