@@ -23,5 +23,5 @@ class ApiNoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path.startswith(API_PREFIX):
-            patch_cache_control(response, no_store=True, private=True)
+            patch_cache_control(response, no_store=True)
         return response
