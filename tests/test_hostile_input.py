@@ -267,3 +267,57 @@ def test_multipart_without_a_boundary_is_400_on_a_page(world, path, csrf):
     assert response.status_code == 400
     assert b"Traceback" not in response.content
     assert counts() == before
+
+
+# -- the rule covers every route ---------------------------------------------------------------
+
+# Plain strings a route reads outside a schema, and what checks them.
+PLAIN_STRINGS = {
+    ("HeaderParams", "idempotency_key"): "1-64 printable ASCII characters (the route)",
+    ("HeaderParams", "if_match"): "a version number (the route)",
+    ("PathParams", "category"): "one of the categories (the route); a NUL in a path is a 400",
+}
+
+
+def test_every_api_input_is_checked_text():
+    """Every schema a route reads is an ``Input`` (the text rule applies to all its strings);
+    a plain string parameter outside a schema is a known one."""
+    from pydantic import BaseModel
+
+    from carethread.api.api import api
+    from carethread.api.schemas import Input
+
+    unchecked = []
+    for _prefix, router in api._routers:
+        for path, path_operation in router.path_operations.items():
+            for operation in path_operation.operations:
+                for model in operation.models:
+                    for name, info in model.model_fields.items():
+                        kind = info.annotation
+                        if isinstance(kind, type) and issubclass(kind, BaseModel):
+                            if not issubclass(kind, Input):
+                                unchecked.append((path, name, kind.__name__))
+                        elif "str" in str(kind) and (model.__name__, name) not in PLAIN_STRINGS:
+                            unchecked.append((path, name, str(kind)))
+    assert unchecked == []
+
+
+def test_the_text_rule():
+    from carethread.core.text import text_problem
+
+    for fine in ["", "plain", "tab\tnew\nline\r\n", "émoji 🩺", "zero\u200bwidth", "\ufffd"]:
+        assert text_problem(fine) is None, repr(fine)
+    for bad in ["\x00", "a\x01", "\x1b[31m", "\x0b", "\x0c", "\ud800", "x\udfff"]:
+        assert text_problem(bad) is not None, repr(bad)
+
+
+def test_the_date_range():
+    from carethread.core.validators import check_instant, parse_day
+
+    assert parse_day("2018-06-30") == dt.date(2018, 6, 30)
+    assert check_instant(
+        dt.datetime(2199, 12, 31, 23, 59, tzinfo=dt.timezone(-dt.timedelta(hours=23, minutes=59)))
+    )
+    for bad in ["0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01", "2018-02-30", "18-1-1"]:
+        with pytest.raises(ValueError):
+            parse_day(bad)

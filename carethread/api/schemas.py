@@ -11,7 +11,7 @@ from pydantic import AfterValidator, ValidationInfo, field_validator, model_vali
 from pydantic_core import PydanticCustomError
 
 from carethread.core.text import problem_in
-from carethread.core.validators import check_day, check_instant
+from carethread.core.validators import check_instant
 
 
 def _in_utc(value: dt.datetime) -> dt.datetime:
@@ -23,8 +23,6 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
 
 # A date-time a client sends: refused with a 422, not a database error, when out of range.
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_in_utc)]
-# A date a client sends, in the same range.
-Day = Annotated[dt.date, AfterValidator(check_day)]
 
 
 class Input(Schema):
