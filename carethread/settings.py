@@ -71,6 +71,12 @@ MIDDLEWARE = [
     "carethread.web.middleware.ContentSecurityPolicyMiddleware",
 ]
 
+# Uploads past 2.5 MB go to a temporary file; its name is cut short first (attachments.py).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "carethread.messaging.attachments.ShortNameTemporaryFileUploadHandler",
+]
+
 ROOT_URLCONF = "carethread.urls"
 WSGI_APPLICATION = "carethread.wsgi.application"
 

@@ -240,6 +240,21 @@ def test_a_long_file_name_that_fits_is_cut_short(world, patient):
     assert stored.endswith(".pdf") and len(stored) <= 120
 
 
+@pytest.mark.parametrize("name", ["scan." + "b" * 300, "c" * 400 + ".pdf"])
+def test_a_large_upload_with_a_long_name_is_stored_under_a_short_one(world, patient, name):
+    """Past 2.5 MB an upload goes to a temporary file named after the client's extension."""
+    body, content_type = multipart(name, PDF + b"0" * 3_000_000)
+    response = patient.post("/api/attachments", body, content_type=content_type)
+    assert response.status_code == 201, response.content
+    stored = response.json()["filename"]
+    assert stored.endswith(".pdf") and len(stored) <= 120
+    page_body, content_type = multipart(name, PDF + b"0" * 3_000_000, field="attachments")
+    before = counts()
+    response = patient.post("/messages/new", page_body, content_type=content_type)
+    assert response.status_code == 400  # the form has no recipient: nothing is sent
+    assert counts()["messages"] == before["messages"]
+
+
 def test_a_thousand_character_file_name_is_400_on_a_page(world, patient):
     before = counts()
     body, content_type = multipart("a" * 996 + ".pdf", field="attachments")

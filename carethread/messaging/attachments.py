@@ -14,12 +14,14 @@ encrypted with the bytes.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
 from django.utils import timezone
 
@@ -114,6 +116,31 @@ def safe_filename(name: str, content_type: str) -> str:
     extension = extension or allowed[0]
     stem = text[: MAX_FILENAME - len(extension)].rstrip(" .") or "attachment"
     return stem + extension
+
+
+# A client's file name as Django's upload handlers keep it until ``safe_filename`` cleans it.
+MAX_UPLOAD_NAME = 200
+# Longer than this after the last dot, it is no extension (``EXTENSION`` allows 8 characters).
+_MAX_SUFFIX = 16
+
+
+def upload_name(name: str) -> str:
+    """``name`` cut to ``MAX_UPLOAD_NAME`` characters, keeping a plausible extension."""
+    if len(name) <= MAX_UPLOAD_NAME:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension) > _MAX_SUFFIX:
+        stem, extension = name, ""
+    return stem[: MAX_UPLOAD_NAME - len(extension)] + extension
+
+
+class ShortNameTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Django's handler for uploads past ``FILE_UPLOAD_MAX_MEMORY_SIZE``, which names its
+    temporary file after the client's extension: with a name cut short first, a 300-character
+    "extension" cannot make that file name too long for the file system (an OSError, a 500)."""
+
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
+        super().new_file(field_name, upload_name(file_name), *args, **kwargs)
 
 
 def _check_uploader(user: Any) -> None:
