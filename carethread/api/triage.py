@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Header, Router, Status
 
+from carethread.accounts import roles
 from carethread.accounts.access import admin_organizations
 from carethread.api.schemas import REFUSED, Error, Invalid
 from carethread.api.triage_schemas import (
@@ -408,9 +409,14 @@ def delete_routing_rule(request: HttpRequest, org_uuid: UUID, category: str) -> 
     summary="Set the caller's out-of-office (replaces one not yet ended)",
 )
 def put_out_of_office(request: HttpRequest, payload: OutOfOfficeIn) -> Any:
+    user = caller(request)
+    if not roles.is_practice_user(user):
+        # Refused before the delegate is looked up: whether a UUID names a practitioner is
+        # nothing a caller outside the practice side learns here.
+        raise MessagingError("not_allowed")
     delegate = practitioner_by_uuid(payload.delegate, "bad_delegate")
     absence = practice_settings.set_out_of_office(
-        caller(request),
+        user,
         starts_at=payload.starts_at,
         ends_at=payload.ends_at,
         reply_text=payload.reply_text,
