@@ -51,14 +51,6 @@ def problem_in(value: Any) -> str | None:
     return None
 
 
-def check_text(value: str) -> str:
-    """``value`` if it is acceptable text, else ``ValueError`` with the reason."""
-    problem = text_problem(value)
-    if problem is not None:
-        raise ValueError(f"The text {problem}.")
-    return value
-
-
 def validate_text(value: Any) -> None:
     """The rule as a Django validator (form and model fields)."""
     problem = problem_in(value)
