@@ -176,7 +176,7 @@ def _close(backend: Any) -> None:
 
 def deliver(notification_id: int) -> str | None:
     """Deliver one notification if it is due and unclaimed. Returns the state it ended in
-    (``None`` when it was not claimed here, or its lease ran out before the hand-over)."""
+    (``None`` when it was not claimed here, or its lease ran out and the sweep took it back)."""
     token = claim(notification_id)
     if token is None:
         return None
@@ -209,9 +209,14 @@ def deliver(notification_id: int) -> str | None:
             _finish(notification_id, token, state=State.FAILED, last_error_code="error")
             log.error("notification %s failed: error (%s)", notification.uuid, type(exc).__name__)
             return State.FAILED
-        _finish(
+        recorded = _finish(
             notification_id, token, state=State.SENT, sent_at=timezone.now(), last_error_code=""
         )
+        if not recorded:
+            # The lease ran out during the SMTP exchange and the sweep took the row back: its
+            # next claim sends it again (counted, same Message-ID).
+            log.warning("notification %s sent after its lease ran out", notification.uuid)
+            return None
         log.info("notification %s sent", notification.uuid)
         return State.SENT
     finally:

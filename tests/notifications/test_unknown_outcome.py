@@ -227,3 +227,34 @@ def test_rows_that_ended_with_an_unknown_outcome_before_are_due_again(
     assert delivery.deliver(nid) == State.SENT
     mail = smtp_server.messages[0]
     assert mail["Message-ID"].strip() == f"<notification-{row.uuid}@carethread.localhost>"
+
+
+def test_a_worker_whose_lease_ran_out_during_smtp_does_not_record_sent(
+    smtp_server, monkeypatch, patient_user, message_id
+):
+    """A slow exchange outlived the lease and the sweep put the row back: the late "250" is not
+    recorded over it; the row is sent again (counted) with the same Message-ID."""
+    nid = _one(patient_user, message_id)
+    real_send = delivery.get_connection
+
+    def swept_during_smtp(**kwargs):
+        backend = real_send(**kwargs)
+        original = backend.send_messages
+
+        def send(messages):
+            sent = original(messages)
+            _expire(nid)
+            delivery.sweep()
+            return sent
+
+        backend.send_messages = send
+        return backend
+
+    monkeypatch.setattr(delivery, "get_connection", swept_during_smtp)
+    assert delivery.deliver(nid) is None
+    row = Notification.objects.get(id=nid)
+    assert (row.state, row.unknown_outcome_retries) == (State.PENDING, 1)
+    monkeypatch.setattr(delivery, "get_connection", real_send)
+    assert delivery.deliver(nid) == State.SENT
+    ids = [m["Message-ID"].strip() for m in smtp_server.messages]
+    assert ids == [row.message_id, row.message_id]
