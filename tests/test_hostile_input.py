@@ -336,3 +336,23 @@ def test_the_date_range():
     for bad in ["0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01", "2018-02-30", "18-1-1"]:
         with pytest.raises(ValueError):
             parse_day(bad)
+
+
+def test_every_form_of_ours_carries_the_input_checks():
+    """Every Django form the project defines derives from ``CheckedForm`` (the text rule on its
+    text fields, the date range on its date fields)."""
+    from django import forms
+    from django.urls import get_resolver
+
+    from carethread.core.forms import CheckedForm
+
+    get_resolver().url_patterns  # imports every view, hence every form  # noqa: B018
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = {c for c in subclasses(forms.BaseForm) if c.__module__.startswith("carethread.")}
+    assert len(ours) >= 15
+    assert sorted(c.__qualname__ for c in ours if not issubclass(c, CheckedForm)) == []
