@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 VALIDATION_KEYS = ("type", "loc", "msg")
 UNREADABLE_MULTIPART = (
     "The multipart body cannot be read (a boundary is missing, or a part's headers, such as "
-    "its file name, are longer than 1,000 characters)."
+    "its file name, pass 1 kB)."
 )
 
 
