@@ -356,3 +356,12 @@ def test_admin_flag_grants_no_view_of_the_patients_record(world):
     root = Client()
     root.force_login(superuser)
     assert root.get(url).status_code == 404
+
+
+def test_the_account_menu_leads_a_patient_to_their_representatives(world):
+    patient = Client()
+    patient.force_login(world.patient.user)
+    assert b'href="/account/representatives"' in patient.get("/messages/").content
+    proxy = Client()
+    proxy.force_login(world.rep.user)
+    assert b'href="/account/representatives"' not in proxy.get("/messages/").content
