@@ -139,10 +139,12 @@ def valid_representation_q(now: dt.datetime) -> Q:
     )
 
 
-def practice_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+def practice_rights_q(viewer: Viewer, prefix: str = "", *, own_rows: bool = False) -> Q:
     """The practice half of the rule: the thread's organisation is one where the viewer holds
     an active membership, and they are in its (active) pool, its assignee or take part in it on
-    the practice side. ``prefix`` is the path to the thread (``"thread__"`` from an inbox row).
+    the practice side. ``prefix`` is the path to the thread (``"thread__"`` from an inbox row);
+    ``own_rows`` says the rows filtered are the viewer's own ``ThreadMember`` rows, whose side
+    then is the participation (one row per thread and login), read without a subquery.
     """
     if viewer.user is None or viewer.practitioner is None or not viewer.memberships:
         return Q(pk__in=[])
@@ -151,13 +153,20 @@ def practice_rights_q(viewer: Viewer, prefix: str = "") -> Q:
     pools = CareTeamPool.objects.filter(
         members=viewer.practitioner, active=True, organization_id__in=organizations
     ).values("pk")
-    taking_part = ThreadMember.objects.filter(
-        thread=OuterRef(f"{p}pk"), user=viewer.user, side=Side.PRACTICE
-    )
+    if own_rows:
+        taking_part = Q(side=Side.PRACTICE)
+    else:
+        taking_part = Q(
+            Exists(
+                ThreadMember.objects.filter(
+                    thread=OuterRef(f"{p}pk"), user=viewer.user, side=Side.PRACTICE
+                )
+            )
+        )
     return Q(**{f"{p}organization_id__in": organizations}) & (
         Q(**{f"{p}pool_id__in": pools})
         | Q(**{f"{p}assignee_id": viewer.practitioner.pk})
-        | Q(Exists(taking_part))
+        | taking_part
     )
 
 
@@ -178,22 +187,27 @@ def patient_side_rights_q(viewer: Viewer, prefix: str = "") -> Q:
     )
 
 
-def thread_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+def thread_rights_q(viewer: Viewer, prefix: str = "", *, own_rows: bool = False) -> Q:
     """THE rule: which threads the viewer may open. The gate, every list, every filter and
-    every unread count apply this one filter (``prefix`` as in ``practice_rights_q``)."""
+    every unread count apply this one filter (``prefix`` and ``own_rows`` as in
+    ``practice_rights_q``)."""
     if viewer.user is None:
         return Q(pk__in=[])
-    return practice_rights_q(viewer, prefix) | patient_side_rights_q(viewer, prefix)
+    return practice_rights_q(viewer, prefix, own_rows=own_rows) | patient_side_rights_q(
+        viewer, prefix
+    )
 
 
-def with_practice_side(viewer: Viewer, rows: QuerySet[Any], prefix: str = "") -> QuerySet[Any]:
+def with_practice_side(
+    viewer: Viewer, rows: QuerySet[Any], prefix: str = "", *, own_rows: bool = False
+) -> QuerySet[Any]:
     """``rows`` annotated with whether the viewer holds practice rights on each (row's) thread,
     read back by ``remember_practice_side`` so ``Viewer.side_for`` costs no query per row."""
     if viewer.practitioner is None:
         return rows
     return rows.annotate(
         viewer_practice_side=Case(
-            When(practice_rights_q(viewer, prefix), then=Value(True)),
+            When(practice_rights_q(viewer, prefix, own_rows=own_rows), then=Value(True)),
             default=Value(False),
             output_field=BooleanField(),
         )

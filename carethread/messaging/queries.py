@@ -117,7 +117,7 @@ def inbox(
     base = Thread.objects.select_related("patient", "assignee", "pool", "organization")
     if box == "mine":
         members = ThreadMember.objects.filter(user=viewer.user).filter(
-            thread_rights_q(viewer, prefix="thread__")
+            thread_rights_q(viewer, prefix="thread__", own_rows=True)
         )
         if unread:
             members = members.filter(unread__gt=0)
@@ -129,7 +129,7 @@ def inbox(
             members, prefix="thread__", status=status, category=category, patient=patient,
             assignee=assignee, overdue=overdue, now=now,
         )  # fmt: skip
-        members = with_practice_side(viewer, members, prefix="thread__")
+        members = with_practice_side(viewer, members, prefix="thread__", own_rows=True)
         page = list(
             members.select_related(
                 "thread__patient", "thread__assignee", "thread__pool", "thread__organization"
@@ -205,7 +205,7 @@ def unread_total(viewer: Viewer) -> int:
     # follows the caller's inbox, not the size of the organisation.
     total = (
         ThreadMember.objects.filter(user=viewer.user, unread__gt=0)
-        .filter(thread_rights_q(viewer, prefix="thread__"))
+        .filter(thread_rights_q(viewer, prefix="thread__", own_rows=True))
         .aggregate(n=Sum("unread"))["n"]
     )
     return int(total or 0)
