@@ -83,7 +83,7 @@ def own_representatives(user: Any) -> QuerySet[Representative]:
     now = timezone.now()
     return (
         Representative.objects.filter(patient=patient, active=True)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=now))
         .select_related("user")
         .order_by("family_name", "given_name", "pk")
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -30,12 +29,7 @@ def caller_roles(user: Any) -> tuple[list[str], list[UUID]]:
     roles = []
     if Patient.objects.filter(user=user).exists():
         roles.append("patient")
-    if (
-        Representative.objects.filter(user=user, active=True, consent_given_at__isnull=False)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=now))
-        .exists()
-    ):
+    if Representative.objects.filter(Representative.valid_at_q(now), user=user).exists():
         roles.append("representative")
     if organizations:
         roles.append("practice")

@@ -205,6 +205,15 @@ class Representative(models.Model):
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
 
+    @staticmethod
+    def valid_at_q(when: datetime.datetime) -> Q:
+        """``is_valid_at(when)`` as a filter (keep the two together)."""
+        return (
+            Q(active=True, consent_given_at__isnull=False)
+            & (Q(valid_from__isnull=True) | Q(valid_from__lte=when))
+            & (Q(valid_until__isnull=True) | Q(valid_until__gte=when))
+        )
+
     def is_valid_at(self, when: datetime.datetime) -> bool:
         return (
             self.active

@@ -19,7 +19,6 @@ The rule (security.md, "Authorisation"):
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -63,7 +62,7 @@ class Viewer:
         if self.user is None:
             return {}
         rows = Representative.objects.filter(
-            valid_representation_q(timezone.now()), user=self.user
+            Representative.valid_at_q(timezone.now()), user=self.user
         ).select_related("patient")
         return {rep.patient_id: rep for rep in rows}
 
@@ -130,15 +129,6 @@ def viewer_for(user: Any) -> Viewer:
     return viewer
 
 
-def valid_representation_q(now: dt.datetime) -> Q:
-    """``Representative.is_valid_at(now)`` as a filter."""
-    return (
-        Q(active=True, consent_given_at__isnull=False)
-        & (Q(valid_from__isnull=True) | Q(valid_from__lte=now))
-        & (Q(valid_until__isnull=True) | Q(valid_until__gte=now))
-    )
-
-
 def practice_rights_q(viewer: Viewer, prefix: str = "", *, own_rows: bool = False) -> Q:
     """The practice half of the rule: the thread's organisation is one where the viewer holds
     an active membership, and they are in its (active) pool, its assignee or take part in it on
@@ -177,7 +167,7 @@ def patient_side_rights_q(viewer: Viewer, prefix: str = "") -> Q:
         return Q(pk__in=[])
     p = prefix
     represented = Representative.objects.filter(
-        valid_representation_q(timezone.now()), user=viewer.user
+        Representative.valid_at_q(timezone.now()), user=viewer.user
     ).values("patient_id")
     mine = Q(pk__in=[])
     if viewer.patient is not None:

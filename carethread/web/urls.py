@@ -2,12 +2,11 @@
 
 from django.urls import path
 
-from carethread.web import delivery_views
+from carethread.web import delivery_views, triage_views
 from carethread.web import measures_outreach_views as measures_outreach
 from carethread.web import measures_trend_views as measures_trend
 from carethread.web import measures_views as measures
 from carethread.web import messaging_views as views
-from carethread.web import triage_views
 
 urlpatterns = [
     path("messages/", views.inbox, name="messaging_inbox"),
