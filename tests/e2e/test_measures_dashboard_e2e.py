@@ -6,7 +6,9 @@ Content Security Policy refuses nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -22,6 +24,8 @@ from playwright.sync_api import expect
 from support.world import answered_question, build_world, make_admin, patient, visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Set to a folder to keep the screenshots (docs/ holds the published ones).
+SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
 
 
 @pytest.fixture
@@ -116,3 +120,20 @@ def test_dashboard_pages_fit_a_phone_screen(browser, live_server, world, totp):
     assert no_sideways_scroll(page), "trend"
     assert page.csp_errors == []
     page.context.close()
+
+
+def test_admin_reads_notification_delivery_on_a_phone(browser, live_server, world, totp):
+    page = admin_page(browser, live_server, world, totp, viewport=PHONE)
+    page.get_by_role("link", name="Email notification delivery").click()
+    expect(page).to_have_url(re.compile(r"/practice/notifications$"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert no_sideways_scroll(page)
+    assert page.csp_errors == []
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "notification-delivery-phone.png"), full_page=True)
+    signed_in = page.context.storage_state()
+    page.context.close()
+    # axe is injected as a script tag, which the page's own policy would refuse.
+    page = new_page(browser, live_server, storage_state=signed_in, bypass_csp=True)
+    page.goto("/practice/notifications")
+    assert serious_axe_violations(page) == []
