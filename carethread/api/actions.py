@@ -20,6 +20,7 @@ from carethread.api.auth import user_may_use_api
 from carethread.api.models import ApiToken
 from carethread.audit import codes
 from carethread.audit.actions import record
+from carethread.core.text import text_problem
 
 MAX_NAME_LENGTH = 100
 MAX_ACTIVE_TOKENS = 20
@@ -65,7 +66,7 @@ def create_token(
     now = timezone.now()
     if not user_may_use_api(user):
         raise TokenError("not_allowed")
-    if not name or len(name) > MAX_NAME_LENGTH:
+    if not name or len(name) > MAX_NAME_LENGTH or text_problem(name) is not None:
         raise TokenError("name")
     expires_at = token_expiry(now, lifetime_days=lifetime_days, expires_at=expires_at)
     if (

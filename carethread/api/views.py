@@ -21,7 +21,7 @@ from carethread.api.tokens import DEFAULT_LIFETIME_DAYS, LIFETIME_DAYS
 REFUSALS = {
     "not_allowed": "This login cannot use the API.",
     "mfa_required": "Set up an authenticator app before creating an API token.",
-    "name": "Give the token a name of at most 100 characters.",
+    "name": "Give the token a name of at most 100 characters, without control characters.",
     "expires_at": "Choose how long the token stays valid.",
     "too_many": "You have too many active tokens; revoke one first.",
 }

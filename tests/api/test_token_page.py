@@ -51,3 +51,15 @@ def test_revoke_from_the_page_only_own_tokens(client, patient_user, clinician):
     assert response.status_code == 302
     assert ApiToken.objects.get(pk=mine.pk).revoked_at is not None
     assert ApiToken.objects.get(pk=theirs.pk).revoked_at is None
+
+
+@pytest.mark.parametrize("name", ["tab\tok", "bell\x07", "escape\x1b[31m", "nul\x00"])
+def test_a_token_name_with_control_characters_is_refused(client, patient_user, name):
+    client.post("/accounts/login/", {"login": patient_user.email, "password": PASSWORD})
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    response = client.post("/account/api-tokens/create", {"name": name})
+    if name == "tab\tok":
+        assert response.status_code == 200 and ApiToken.objects.count() == 1
+        return
+    assert response.status_code == 400
+    assert not ApiToken.objects.exists()
