@@ -8,7 +8,7 @@ DEPLOY_ENV := CARETHREAD_HTTPS=1 CARETHREAD_DEBUG=0 CARETHREAD_ALLOWED_HOSTS=car
 	CARETHREAD_BASE_URL=https://carethread.example.org \
 	CARETHREAD_SECRET_KEY=deploy-check-$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')
 
-.PHONY: demo test lint typecheck security checks pytest install clean
+.PHONY: demo test lint typecheck security checks pytest install clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,24 @@ checks: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck security checks pytest
+# The browser tests drive Debian's Chromium at CARETHREAD_CHROMIUM (tests/e2e/conftest.py).
+# Missing: installed with apt when run as root, else `make test` stops at once with the command.
+CHROMIUM ?= $(or $(CARETHREAD_CHROMIUM),/usr/bin/chromium)
+export CARETHREAD_CHROMIUM := $(CHROMIUM)
+APT_GET ?= apt-get
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "Chromium is missing ($(CHROMIUM)); the browser tests need it. Run:" >&2; \
+	    echo "  sudo apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null; \
+	fi
+
+test: chromium lint typecheck security checks pytest
 
 clean:
 	rm -rf $(VENV) build *.egg-info
