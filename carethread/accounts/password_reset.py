@@ -24,13 +24,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from carethread.accounts.models import User
+from carethread.core.forms import CheckedForm
 
 log = logging.getLogger(__name__)
 
 MAIL_TEMPLATE = "account/email/password_reset_key"
 
 
-class ResetPasswordForm(AllauthResetPasswordForm):
+class ResetPasswordForm(CheckedForm, AllauthResetPasswordForm):
     def clean_email(self) -> str:
         email = str(self.cleaned_data["email"])
         # One query, found or not (allauth's lookup asks a second table only when the first
