@@ -27,6 +27,38 @@ def _isolated_var_dir(tmp_path, settings):
     return tmp_path
 
 
+@pytest.fixture
+def world(db):
+    """``build_world()``: two practices, their people, pools and patients (support/world.py)."""
+    from support.world import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def patient_client(world):
+    """A test client signed in as the world's patient (Lopez)."""
+    from support.world import client_of
+
+    return client_of(world.patient.user)
+
+
+@pytest.fixture
+def clinician_client(world):
+    """A test client signed in as c1, the patient's clinician at Riverside."""
+    from support.world import client_of
+
+    return client_of(world.c1.user)
+
+
+@pytest.fixture
+def thread(world):
+    """The patient's question to c1 ("Dose question" / "Morning or evening?")."""
+    from support.world import patient_question
+
+    return patient_question(world).thread
+
+
 class _CollectingHandler:
     """aiosmtpd handler that keeps every message it receives."""
 

@@ -22,6 +22,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.test import Client
 from django.utils import timezone
 
 from carethread.accounts import actions as accounts
@@ -134,16 +135,38 @@ def make_admin(w: SimpleNamespace, clinician=None) -> None:
     accounts.set_practice_admin(membership, True, actor=None)
 
 
+def client_of(user) -> Client:
+    """A test client signed in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# The subject and body of the question the messaging tests start most threads with.
+DOSE_QUESTION = {"subject": "Question about my dose", "body": "Should I take it in the morning?"}
+
+
+def patient_question(w: SimpleNamespace, user=None, **changes):
+    """The patient (or ``user`` for them) asks c1 a medical question; returns the first message.
+
+    ``changes`` replace any of the arguments of ``start_thread`` (subject, body, recipients...).
+    """
+    from carethread.messaging import actions
+
+    args = dict(
+        patient=w.patient,
+        category="medical",
+        subject="Dose question",
+        body="Morning or evening?",
+        to_practitioners=[w.c1],
+    )
+    args.update(changes)
+    return actions.start_thread(user or w.patient.user, **args)
+
+
 def answered_question(w: SimpleNamespace):
     """The patient asks c1 a question and c1 answers it; returns the answer."""
     from carethread.messaging import actions
 
-    first = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    )
+    first = patient_question(w, subject="Dose")
     return actions.reply(w.c1.user, first.thread, body="Morning.", in_response_to=first)
