@@ -37,7 +37,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Portal blocking (patients and representatives): blocked users cannot sign in or send.
     blocked_at = models.DateTimeField(null=True, blank=True)
-    # Named users who may change audit settings (security.md: a small, named set).
+    # Named users who may change audit settings (a small, named set; docs/audit.md).
     is_audit_admin = models.BooleanField(default=False)
 
     objects = UserManager()

@@ -1,5 +1,5 @@
 """REST route of the Secure Messaging measure report: the same computation and the same output as
-``carethread measure`` (interfaces.md §4).
+``carethread measure`` (docs/measures.md, "Entry points").
 
 ``GET /api/measures/report`` takes the report's options as query parameters; ``POST`` takes them
 as a JSON body, which may also carry a low-broadband county list (the CSV text). Only practice
@@ -80,7 +80,7 @@ class ReportIn(ReportQuery, Body):
     )
 
 
-# -- the answers (interfaces.md §4) ------------------------------------------------------------
+# -- the answers (the report document of docs/measures.md) --------------------------------------
 
 
 class PeriodOut(Schema):

@@ -149,7 +149,3 @@ def decrypt_value(
 
             record_integrity_failure(failure, table=table, row=row, field=field)
         raise
-
-
-def decrypt_text(envelope: bytes | memoryview, *, table: str, row: object, field: str) -> str:
-    return decrypt_value(envelope, table=table, row=row, field=field).decode("utf-8")

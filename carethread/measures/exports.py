@@ -1,7 +1,7 @@
 """The measure report's output formats: the reference JSON, CSV (entity rows or patient rows) and
 CMS QPP submission JSON.
 
-Every function here takes the document ``engine.compute`` returns (interfaces.md §4) and is pure:
+Every function here takes the document ``engine.compute`` returns (docs/measures.md) and is pure:
 the command line and the REST API call the same functions, so their answers agree byte for byte.
 ``check_options`` is called before anything is computed: a format that cannot be produced for the
 request is bad input (CLI exit 2, HTTP 400), not a late failure.
@@ -110,7 +110,7 @@ def check_cehrt_id(value: str) -> str:
 
 # -- JSON ----------------------------------------------------------------------------------------
 
-# Keys in the order interfaces.md §4 shows them; keys not listed follow, alphabetically.
+# Keys in the reference document's order; keys not listed follow, alphabetically.
 _DOCUMENT_KEYS = (
     "program",
     "measure_id",

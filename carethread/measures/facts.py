@@ -152,9 +152,10 @@ class Scope:
 
 
 def _seen_where(scope: Scope) -> tuple[str, list[Any]]:
-    """The encounters that put a patient in a clinician's denominator (measure.md §3), and the
-    participants who saw them as clinicians: an NPI, and no ``staff`` role at the encounter's
-    practice (the role decides, whatever the NPI; without a role, a visiting clinician)."""
+    """The encounters that put a patient in a clinician's denominator (docs/measures.md,
+    "Denominator"), and the participants who saw them as clinicians: an NPI, and no ``staff``
+    role at the encounter's practice (the role decides, whatever the NPI; without a role, a
+    visiting clinician)."""
     sql = [
         "e.start >= %s AND e.start < %s",
         f"e.status NOT IN ({_in(NOT_SEEN_STATUSES)})",

@@ -7,7 +7,7 @@ filter and unread count applies it too (``visible_threads`` for a queryset of th
 ``prefix`` argument from the caller's inbox rows), so nothing is listed that the gate would not
 open. An inbox row (``ThreadMember``) records taking part; it grants nothing by itself.
 
-The rule (security.md, "Authorisation"):
+The rule (docs/messaging.md, "Who may read what"):
 
 * a patient sees the threads about them that include the patient side;
 * a representative sees those of the patients who authorised them, while the authorisation is

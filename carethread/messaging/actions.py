@@ -470,7 +470,7 @@ def add_inbox_rows(user: Any, patient: Patient, *, side: str) -> int:
 
 
 def record_thread_view(user: Any, thread: Thread, *, request: Any = None) -> None:
-    """The audit entry for opening a thread (security.md: every view of a thread)."""
+    """The audit entry for opening a thread (docs/messaging.md, "Audit": every view of a thread)."""
     with transaction.atomic():
         audit.record(
             THREAD_VIEW, actor=user, request=request, patient=thread.patient_id, obj=thread

@@ -1,5 +1,5 @@
 """The live portal's sending rules (reads only): who a patient may write to, which patients a
-practice may write to. Imported history is not held to these (interfaces.md §3)."""
+practice may write to. Imported history is not held to these (docs/import.md, "Secure messages")."""
 
 from __future__ import annotations
 

@@ -27,10 +27,6 @@ def register_sender_name(kind: str, resolver: Resolver) -> None:
     _RESOLVERS[kind] = resolver
 
 
-def unregister_sender_name(kind: str) -> None:
-    _RESOLVERS.pop(kind, None)
-
-
 def sender_name(notification: Notification) -> str | None:
     """The sender's display name for this email, or ``None`` (the email names nobody)."""
     from carethread.notifications.models import NotificationSettings

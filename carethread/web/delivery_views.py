@@ -25,7 +25,7 @@ from carethread.core.models import Organization
 from carethread.messaging.models import Message, Thread
 from carethread.notifications import health
 from carethread.notifications.models import Notification
-from carethread.web.messaging_pages import messaging_page
+from carethread.web.messaging_pages import signed_in_never_cached
 
 # subject_type -> the uuids of that practice's subjects of this type
 SUBJECTS: dict[str, Callable[[Organization], QuerySet[Any]]] = {
@@ -46,7 +46,7 @@ def notifications_of(org: Organization) -> QuerySet[Notification]:
 
 
 @require_GET
-@messaging_page
+@signed_in_never_cached
 def delivery_health(request: HttpRequest) -> HttpResponse:
     orgs = require_practice_admin(request.user).order_by("name", "pk")
     practices = []

@@ -23,7 +23,7 @@ from carethread.messaging import outreach as outreach_actions
 from carethread.messaging.errors import MessagingError
 from carethread.web import messaging_reads as reads
 from carethread.web.measures_forms import OutreachForm, ReportQuery, admin_orgs, read_query
-from carethread.web.messaging_pages import form_error, messaging_page
+from carethread.web.messaging_pages import form_error, signed_in_never_cached
 
 SKIPPED = {
     outreach_actions.NOT_PATIENT: "not a patient of this practice",
@@ -53,7 +53,7 @@ def back_url(data: QueryDict, orgs: dict[str, Organization]) -> str:
     return query.url("measures_patients", row_tin=data.get("row_tin"), row_npi=data.get("row_npi"))
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def outreach(request: HttpRequest) -> HttpResponse:
     orgs = admin_orgs(request)
@@ -144,7 +144,7 @@ def _own_outreach(request: HttpRequest, outreach_uuid: str, orgs: dict[str, Orga
     return row
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def outreach_confirm(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
     orgs = admin_orgs(request)
@@ -161,7 +161,7 @@ def outreach_confirm(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
     return redirect(back_url(request.POST, orgs))
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def outreach_cancel(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
     orgs = admin_orgs(request)

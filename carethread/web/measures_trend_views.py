@@ -19,7 +19,7 @@ from carethread.measures import engine
 from carethread.measures.programs import Numerator
 from carethread.web.measures_forms import admin_orgs, audit_report, checked, read_query
 from carethread.web.measures_text import names, percent
-from carethread.web.messaging_pages import messaging_page
+from carethread.web.messaging_pages import signed_in_never_cached
 
 MAX_TREND_MONTHS = 24
 
@@ -103,7 +103,7 @@ def describe(series: dict[str, Any], labels: list[str]) -> str:
     )
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def trend(request: HttpRequest) -> HttpResponse:
     orgs = admin_orgs(request)

@@ -45,7 +45,7 @@ from carethread.web.measures_forms import (
     read_query,
 )
 from carethread.web.measures_text import PORTAL, REASONS, reading_headers, row_views
-from carethread.web.messaging_pages import messaging_page
+from carethread.web.messaging_pages import signed_in_never_cached
 
 CHUNK = 500  # ids per IN (...) list
 
@@ -65,7 +65,7 @@ def exports_for(measure: MeasureRequest) -> list[tuple[str, str]]:
 # -- the dashboard -------------------------------------------------------------------------------
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     orgs = admin_orgs(request)
@@ -144,7 +144,7 @@ def patient_views(request: HttpRequest, entries: list[dict[str, Any]]) -> list[d
     return views
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def patients(request: HttpRequest) -> HttpResponse:
     orgs = admin_orgs(request)

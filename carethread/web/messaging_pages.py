@@ -58,7 +58,7 @@ def signed_in(view: View) -> View:
     return login_required(wrapper)
 
 
-def messaging_page(view: View) -> View:
+def signed_in_never_cached(view: View) -> View:
     """A page with health information: signed in only and never kept in a cache."""
     return signed_in(never_cache(view))
 

@@ -36,9 +36,9 @@ from carethread.web.messaging_forms import (
 from carethread.web.messaging_pages import (
     ATTACHMENTS,
     form_error,
-    messaging_page,
     reply_form_for,
     signed_in,
+    signed_in_never_cached,
     thread_for,
     thread_page,
     uploads,
@@ -47,7 +47,7 @@ from carethread.web.messaging_pages import (
 # -- inbox ---------------------------------------------------------------------------------------
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     viewer = reads.viewer_of(request)
@@ -169,7 +169,7 @@ def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     return render(request, "messaging/inbox_practice.html", context)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def patient_lookup(request: HttpRequest) -> HttpResponse:
     """Find a patient by MRN (posted, so the MRN never appears in a URL) and go on by UUID."""
@@ -197,7 +197,7 @@ def patient_lookup(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("messaging_inbox") + "?" + urlencode(params))
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     """Every thread of one patient the practice user may see: part of the patient's record."""
@@ -234,7 +234,7 @@ def _send_new_thread(
     return redirect("messaging_thread", thread_uuid=message.thread.uuid), 200
 
 
-@messaging_page
+@signed_in_never_cached
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
     viewer = reads.viewer_of(request)
@@ -367,7 +367,7 @@ def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> Htt
 # -- the thread ----------------------------------------------------------------------------------
 
 
-@messaging_page
+@signed_in_never_cached
 @require_GET
 def thread(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
@@ -376,7 +376,7 @@ def thread(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     return thread_page(request, found, viewer)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
@@ -410,7 +410,7 @@ def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     return thread_page(request, found, viewer, reply_form=form, kept=kept, status=status)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def retract(request: HttpRequest, thread_uuid: str, message_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)

@@ -20,7 +20,12 @@ from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Side, Thread
 from carethread.web import messaging_reads as reads
 from carethread.web.messaging_forms import AssignForm, NoteForm, StatusForm, VersionForm
-from carethread.web.messaging_pages import messaging_page, panel_context, thread_for, thread_page
+from carethread.web.messaging_pages import (
+    panel_context,
+    signed_in_never_cached,
+    thread_for,
+    thread_page,
+)
 
 
 def _practice_thread(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
@@ -79,7 +84,7 @@ def _run(
     return _after_triage(request, thread_uuid, done, None)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def claim(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
@@ -97,7 +102,7 @@ def claim(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     return _run(request, thread_uuid, work)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def assign(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
@@ -131,7 +136,7 @@ STATUS_DONE = {
 }
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def set_status(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
@@ -154,7 +159,7 @@ def set_status(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     return _run(request, thread_uuid, work)
 
 
-@messaging_page
+@signed_in_never_cached
 @require_POST
 def add_note(request: HttpRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = _practice_thread(request, thread_uuid)

@@ -1,4 +1,4 @@
-"""What ``carethread synth`` writes imports as it is (interfaces.md §3)."""
+"""What ``carethread synth`` writes imports as it is (docs/import.md)."""
 
 from __future__ import annotations
 

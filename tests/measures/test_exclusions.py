@@ -1,4 +1,4 @@
-"""The MU / Medicaid exclusions of every result row (measure.md §6): ``no_office_visits`` and
+"""The MU / Medicaid exclusions of every result row (docs/measures.md): ``no_office_visits`` and
 ``broadband``, at the individual, group and ep levels.
 
 The practices, locations (place of service, state and county), clinicians and visits come in

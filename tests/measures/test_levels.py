@@ -1,4 +1,4 @@
-"""Who a result row is for (measure.md §2; docs/measures.md "Entities"): individual (TIN, NPI)
+"""Who a result row is for (docs/measures.md, "Entities"): individual (TIN, NPI)
 rows, group (TIN) rows with de-duplicated patients, ep (NPI) rows across organisations, the
 transitivity of a clinician's actions across their TINs, filters and sorting."""
 

@@ -1,4 +1,4 @@
-"""The policies (measure.md §5; docs/measures.md "Numerator", "What it takes, and the other
+"""The policies (docs/measures.md, "Numerator", "What it takes, and the other
 readings"): who may act for a clinician (``actors``), the halo, excluded places of service and
 the numerator window. Each is echoed in the document's ``policy``."""
 

@@ -773,7 +773,7 @@ def readings_of(row: dict[str, Any]) -> dict[tuple[str, bool], dict[str, Any]]:
 
 
 def rule_met(program: Program, n: int, d: int) -> bool | None:
-    """measure.md §1: rate > 5%, or numerator >= 1 (mod2-2016); none for MIPS programs."""
+    """The threshold: rate > 5%, or numerator >= 1 (mod2-2016); none for MIPS programs."""
     if program.id.startswith(("aci-", "pi-")):
         return None
     if program.id == "mod2-2016":
@@ -782,7 +782,7 @@ def rule_met(program: Program, n: int, d: int) -> bool | None:
 
 
 def rule_points(program: Program, n: int, d: int) -> int | None:
-    """measure.md §1: MIPS points, 0 without a numerator, else ceil(rate x 10)."""
+    """Points (docs/measures.md): MIPS points, 0 without a numerator, else ceil(rate x 10)."""
     if not program.id.startswith(("aci-", "pi-")):
         return None
     return 0 if n == 0 else min(10, math.ceil(Fraction(10 * n, d)))

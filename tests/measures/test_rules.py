@@ -1,4 +1,4 @@
-"""The measure's rules, one small story each (measure.md §3-§4, §6-§7; docs/measures.md).
+"""The measure's rules, one small story each (docs/measures.md).
 
 Historical data comes through the FHIR importer (``scenario.Scenario``); live messages through
 the messaging actions on ``support.world``'s practice. Unless a test says otherwise the report

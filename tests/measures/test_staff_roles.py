@@ -1,4 +1,4 @@
-"""The role code decides who is measured (interfaces.md §3): a practitioner whose role at a
+"""The role code decides who is measured (docs/import.md, "Mapping"): a practitioner whose role at a
 practice is ``staff`` is non-provider staff there, whatever NPI they hold — no row of their own,
 their visits put nobody in a denominator, their messages are ``sent-by-staff``. Only a
 practitioner with *no* role at a practice who saw patients there is one of its (visiting)

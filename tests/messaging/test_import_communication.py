@@ -1,5 +1,6 @@
 """``carethread import`` of Communication and Group: what lands where, threads, organisations,
-errors (all listed, nothing written), idempotency, order across files (interfaces.md §3)."""
+errors (all listed, nothing written), idempotency, order across files (docs/import.md, "Secure
+messages")."""
 
 from __future__ import annotations
 

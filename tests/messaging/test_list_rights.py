@@ -4,7 +4,7 @@ An inbox row (``ThreadMember``) is a record of having taken part, never a right:
 filter and every unread count shows a thread only when ``access_thread`` would open it. Checked
 for a staff member who is also a representative whose authorisation ended (the rows stay, the
 rights go), then, property-style, for many combinations of roles and stale inbox rows against the
-gate and against the rule as security.md states it.
+gate and against the rule as docs/messaging.md states it.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def refills_pk(thread: Thread) -> int:
 
 
 def _stated_rule(user, practitioner, roles: Roles, thread: Thread) -> bool:
-    """security.md's rule, written independently of the code under test."""
+    """The rule of docs/messaging.md, written independently of the code under test."""
     thread.refresh_from_db()
     if thread.includes_patient:
         if roles.is_patient and thread.patient_id == user.patient.pk:

@@ -6,7 +6,8 @@ migrated database), then start a worker and SIGKILL it, again and again, each ti
 chosen at random among:
 
 * ``after_data`` — the server has the whole message but holds back its "250": the hand-over's
-  outcome is unknown to the worker (the window of security.md);
+  outcome is unknown to the worker (the window of docs/notifications.md, "Never lost, sent
+  once");
 * ``mid_delivery`` — at a random instant (0-0.5 s) after the worker first greeted the server,
   while it claims, hands over, waits for replies (the server answers after 0-60 ms) and records;
 * ``before_greeting`` — the server has not answered EHLO: nothing was handed over;

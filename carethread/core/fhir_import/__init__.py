@@ -1,4 +1,4 @@
-"""FHIR R4 import (interfaces.md §3): Bundles, single resources and NDJSON, all or nothing.
+"""FHIR R4 import (docs/import.md): Bundles, single resources and NDJSON, all or nothing.
 
     from carethread.core.fhir_import import import_paths, import_resources, ImportFailed
 

@@ -1,4 +1,4 @@
-"""FHIR R4 rendering of the network, one writer per resource type (interfaces.md §3).
+"""FHIR R4 rendering of the network, one writer per resource type (docs/import.md, "Mapping").
 
 A writer names its resource type, says how many resources it will write (for the progress bar)
 and yields them as JSON-ready dicts, one at a time. A later generator adds a resource file by

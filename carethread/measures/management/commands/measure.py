@@ -1,4 +1,4 @@
-"""``carethread measure``: the Secure Messaging measure report (interfaces.md §4).
+"""``carethread measure``: the Secure Messaging measure report (docs/measures.md).
 
 Writes the reference JSON, CSV (entity rows, or patient rows with ``--patients``) or QPP
 submission JSON to stdout or ``--output`` (replaced atomically: a failed run leaves no partial
