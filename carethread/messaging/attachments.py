@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
 from django.utils import timezone
@@ -238,12 +239,32 @@ def _delete_stale(user: Any, now: dt.datetime) -> int:
     return deleted
 
 
-def purge_stale_uploads(user: Any, *, request: Any = None) -> int:
-    """Delete the caller's own uploads that were never sent and are more than a day old (those a
-    draft still lists are kept). Returns how many were deleted."""
-    _check_uploader(user)
+def purge_stale_uploads(user: Any, *, request: Any = None, system: bool = False) -> int:
+    """Delete ``user``'s uploads that were never sent and are more than a day old (those a draft
+    still lists are kept). Returns how many were deleted.
+
+    ``system``: the worker's purge (``purge_all_stale_uploads``), for any uploader (``None``: a
+    deleted login's); the audit entry's actor is the system and ``user`` its object. Otherwise
+    the caller purges their own."""
+    if not system:
+        _check_uploader(user)
     with transaction.atomic():
         deleted = _delete_stale(user, timezone.now())
-        if deleted:
+        if deleted and system:
+            audit.record(ATTACHMENT_PURGE, obj=user, details={"count": deleted})
+        elif deleted:
             audit.record(ATTACHMENT_PURGE, actor=user, request=request, details={"count": deleted})
     return deleted
+
+
+def purge_all_stale_uploads() -> int:
+    """The worker's hourly step (registered in ``MessagingConfig.ready``): ``purge_stale_uploads``
+    for every uploader who holds stale uploads, blocked and deactivated users included."""
+    stale = Attachment.objects.filter(
+        message__isnull=True, created_at__lt=timezone.now() - STALE_AFTER
+    )
+    uploader_ids = set(stale.values_list("uploaded_by", flat=True).distinct())
+    uploaders: list[Any] = list(get_user_model().objects.filter(pk__in=uploader_ids - {None}))
+    if None in uploader_ids:
+        uploaders.append(None)
+    return sum(purge_stale_uploads(uploader, system=True) for uploader in uploaders)

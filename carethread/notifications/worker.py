@@ -2,16 +2,21 @@
 notification sweep between rounds.
 
 A round: the audit trail's daily checkpoint when one is due (``audit.checkpoints.daily``, logged,
-never in the counts), sweep (``delivery.sweep``: expired leases, pending rows without a waiting
-task, abandoned task results), then run the tasks that are due on the backend's queues, up to a
-batch. Stopping (``Runner.stop``, from SIGTERM/SIGINT) lets the task in hand finish, then the
-loop ends.
+never in the counts), the periodic steps apps register (``register_periodic``: e.g. messaging's
+hourly purge of stale uploads; logged, never in the counts), sweep (``delivery.sweep``: expired
+leases, pending rows without a waiting task, abandoned task results), then run the tasks that
+are due on the backend's queues, up to a batch. Stopping (``Runner.stop``, from SIGTERM/SIGINT)
+lets the task in hand finish, then the loop ends.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.crypto import get_random_string
@@ -23,6 +28,21 @@ from carethread.audit import checkpoints as audit_checkpoints
 from carethread.notifications import delivery, tasks
 
 DELIVERY_TASKS = (tasks.deliver_notification.module_path, tasks.deliver_subject.module_path)
+log = logging.getLogger(__name__)
+
+#: A periodic step: does its work, returns how many things it handled (logged when not zero).
+Step = Callable[[], int]
+_PERIODIC: dict[str, tuple[dt.timedelta, Step]] = {}
+
+
+def register_periodic(name: str, every: dt.timedelta, step: Step) -> None:
+    """Run ``step`` from the worker's rounds at most once per ``every`` (per worker process; the
+    first round runs it). Apps register theirs in ``AppConfig.ready``."""
+    _PERIODIC[name] = (every, step)
+
+
+def periodic_steps() -> dict[str, tuple[dt.timedelta, Step]]:
+    return dict(_PERIODIC)
 
 
 class TaskRunner(Worker):
@@ -56,6 +76,7 @@ class Runner:
         self.worker_id = get_random_string(32)
         self.stopping = threading.Event()
         self._current: TaskRunner | None = None
+        self._next_run: dict[str, float] = {}  # periodic step -> time.monotonic() it is due
 
     def stop(self) -> None:
         self.stopping.set()
@@ -67,6 +88,7 @@ class Runner:
         """Sweep, then run due tasks (at most ``batch``; all of them when it is ``None``).
         Returns the counts of what happened and how many tasks ran."""
         audit_checkpoints.daily()
+        self._periodic()
         counts: Counter[str] = Counter(delivery.sweep())
         if self.stopping.is_set():
             return counts, 0
@@ -89,3 +111,14 @@ class Runner:
         finally:
             self._current = None
         return counts, runner.tasks_run
+
+    def _periodic(self) -> None:
+        """The registered steps that are due (a database error propagates: the round is retried)."""
+        for name, (every, step) in periodic_steps().items():
+            now = time.monotonic()
+            if name in self._next_run and now < self._next_run[name]:
+                continue
+            handled = step()
+            self._next_run[name] = now + every.total_seconds()
+            if handled:
+                log.info("%s: %d", name, handled)

@@ -247,3 +247,42 @@ def test_record_download_names_the_patient_and_message(world):
     assert event.patient_id == world.patient.pk
     assert event.details == {"message": str(message.uuid)}
     assert event.object_id == str(upload.uuid)
+
+
+def test_purge_of_every_uploader_is_the_systems_entry(world):
+    """The worker's hourly step: every uploader's stale uploads, whoever they are (a blocked user's
+    or a deleted login's too), one entry per uploader with the system as actor."""
+    patient, rep = world.patient.user, world.rep.user
+    mine = attachments.upload_attachment(patient, filename="old.pdf", data=PDF)
+    in_draft = attachments.upload_attachment(patient, filename="draft.pdf", data=PDF)
+    fresh = attachments.upload_attachment(patient, filename="new.pdf", data=PDF)
+    theirs = attachments.upload_attachment(rep, filename="rep.pdf", data=PDF)
+    orphan = attachments.upload_attachment(rep, filename="gone.pdf", data=PDF)
+    Attachment.objects.filter(pk=orphan.pk).update(uploaded_by=None)
+    drafts.save_draft(
+        patient, patient=world.patient, body="later", recipients={"attachments": [in_draft.uuid]}
+    )
+    for row in (mine, in_draft, theirs, orphan):
+        age(row, 2)
+    type(rep).objects.filter(pk=rep.pk).update(is_active=False)
+    assert attachments.purge_all_stale_uploads() == 3
+    assert set(Attachment.objects.values_list("pk", flat=True)) == {in_draft.pk, fresh.pk}
+    events = AuditEvent.objects.filter(action="attachment.purge")
+    assert {(e.actor_id, e.actor_label, e.object_id) for e in events} == {
+        (None, "system", str(patient.uuid)),
+        (None, "system", str(rep.uuid)),
+        (None, "system", ""),
+    }
+    assert all(e.details == {"count": 1} for e in events)
+    assert attachments.purge_all_stale_uploads() == 0
+
+
+# The worker closes "old" connections between tasks (as a request would), so this test commits.
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_round_purges_stale_uploads(world):
+    from carethread.notifications.worker import Runner
+
+    stale = attachments.upload_attachment(world.patient.user, filename="old.pdf", data=PDF)
+    age(stale, 2)
+    Runner(batch=None).round()
+    assert not Attachment.objects.filter(pk=stale.pk).exists()
