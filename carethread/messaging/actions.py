@@ -8,12 +8,12 @@ returned); refused requests raise ``MessagingError`` and write nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -28,10 +28,10 @@ from carethread.messaging.models import (
     Thread,
     ThreadMember,
 )
+from carethread.messaging.outgoing import Addressees, Compose, Sender
 from carethread.messaging.posting import (
     MAX_BODY,
     MAX_SUBJECT,
-    Addressees,
     check_on_behalf,
     check_rate,
     clean_category,
@@ -44,36 +44,112 @@ from carethread.messaging.posting import (
     practice_users_of,
     replayed,
 )
+from carethread.messaging.versions import bump_version
 
 MESSAGE_READ = "message.read"
 MESSAGE_RETRACT = "message.retract"
 THREAD_VIEW = "thread.view"
 
 
+# -- what the sending actions take ---------------------------------------------------------------
+
+
+class _Written(TypedDict):
+    body: str
+
+
+class Sending(_Written, total=False):
+    """What both sending actions take besides the addressing: the message as written, and the
+    request context (``request`` for the audit entry, the caller's ``viewer`` when known)."""
+
+    on_behalf_of: Practitioner | None
+    attachments: Sequence[UUID | str]
+    readings: Sequence[dict[str, Any]] | None
+    client_key: str | None
+    request: Any
+    viewer: Viewer | None
+
+
+class _Opening(Sending):
+    patient: Patient
+    category: str
+    subject: str
+
+
+class StartFields(_Opening, total=False):
+    """``start_thread``'s keywords: the patient, category and subject of the new thread, who it
+    is addressed to, and ``rate_limit=False`` for callers with their own limit."""
+
+    to_practitioners: Sequence[Practitioner]
+    to_pool: CareTeamPool | None
+    organization: Organization | None
+    include_patient: bool
+    private: bool
+    rate_limit: bool
+
+
+class ReplyFields(Sending, total=False):
+    """``reply``'s keywords: the message answered and the thread version last seen."""
+
+    in_response_to: Message | None
+    expected_version: int | None
+
+
+@dataclass(frozen=True)
+class NewThread:
+    """The thread ``start_thread`` opens: about whom, in which category, under which subject,
+    to whom (``to_practitioners`` / ``to_pool``) and from which organisation."""
+
+    patient: Patient
+    category: str
+    subject: str
+    to_practitioners: Sequence[Practitioner] = ()
+    to_pool: CareTeamPool | None = None
+    organization: Organization | None = None
+    include_patient: bool = True
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who sends, from which request, at what time."""
+
+    viewer: Viewer
+    request: Any
+    now: dt.datetime
+
+    @property
+    def user(self) -> Any:
+        return self.viewer.user
+
+
+def _keywords(fields: Mapping[str, Any], spec: Any, action: str) -> None:
+    """The ``TypeError`` Python raises for an unknown or missing keyword argument."""
+    unknown = set(fields) - spec.__required_keys__ - spec.__optional_keys__
+    missing = spec.__required_keys__ - set(fields)
+    if unknown or missing:
+        name = sorted(unknown or missing)[0]
+        problem = "an unexpected" if unknown else "a missing required"
+        raise TypeError(f"{action}() got {problem} keyword argument '{name}'")
+
+
+def _compose(fields: Sending, in_response_to: Message | None = None) -> Compose:
+    """The message as written, checked (``empty_body``, ``too_long``, ``bad_readings``)."""
+    return Compose(
+        body=clean_text(fields["body"], limit=MAX_BODY),
+        readings_json=clean_readings(fields.get("readings")),
+        attachments=fields.get("attachments", ()),
+        in_response_to=in_response_to,
+        on_behalf_of=fields.get("on_behalf_of"),
+        client_key=fields.get("client_key"),
+    )
+
+
 # -- starting a thread ---------------------------------------------------------------------------
 
 
-def start_thread(
-    user: Any,
-    *,
-    patient: Patient,
-    category: str,
-    subject: str,
-    body: str,
-    to_practitioners: Sequence[Practitioner] = (),
-    to_pool: CareTeamPool | None = None,
-    organization: Organization | None = None,
-    include_patient: bool = True,
-    private: bool = False,
-    on_behalf_of: Practitioner | None = None,
-    attachments: Sequence[UUID | str] = (),
-    readings: Sequence[dict[str, Any]] | None = None,
-    client_key: str | None = None,
-    request: Any = None,
-    viewer: Viewer | None = None,
-    rate_limit: bool = True,
-) -> Message:
-    """A new thread about ``patient`` and its first message.
+def start_thread(user: Any, **fields: Unpack[StartFields]) -> Message:
+    """A new thread about ``patient`` and its first message (keywords: ``StartFields``).
 
     ``rate_limit=False`` is for callers with their own limit and confirmation step (bulk
     outreach); every other caller keeps the per-login sending rate.
@@ -84,55 +160,44 @@ def start_thread(
       (``to_practitioners`` empty), or to colleagues about the patient (``to_practitioners``),
       optionally including the patient side.
     """
-    viewer = viewer or viewer_for(user)
+    _keywords(fields, StartFields, "start_thread")
+    viewer = fields.get("viewer") or viewer_for(user)
     if viewer.user is None:
         raise MessagingError("not_allowed")
-    earlier = replayed(user, client_key)
+    earlier = replayed(user, fields.get("client_key"))
     if earlier is not None:
         return earlier
-    category = clean_category(category)
-    subject = clean_text(subject, limit=MAX_SUBJECT, code="empty_body")
-    body = clean_text(body, limit=MAX_BODY)
-    readings_json = clean_readings(readings)
-    now = timezone.now()
-    if rate_limit:
-        check_rate(user, now)
+    new = NewThread(
+        patient=fields["patient"],
+        category=clean_category(fields["category"]),
+        subject=clean_text(fields["subject"], limit=MAX_SUBJECT, code="empty_body"),
+        to_practitioners=fields.get("to_practitioners", ()),
+        to_pool=fields.get("to_pool"),
+        organization=fields.get("organization"),
+        include_patient=fields.get("include_patient", True),
+        private=fields.get("private", False),
+    )
+    compose = _compose(fields)
+    ctx = Context(viewer=viewer, request=fields.get("request"), now=timezone.now())
+    if fields.get("rate_limit", True):
+        check_rate(user, ctx.now)
+    patient = new.patient
     if (viewer.patient is not None and viewer.patient.pk == patient.pk) or (
         patient.pk in viewer.representing
     ):
-        return _start_from_patient_side(
-            viewer, patient, category, subject, body, to_practitioners, to_pool, private,
-            attachments, readings_json, client_key, request, now,
-        )  # fmt: skip
+        return _start_from_patient_side(ctx, new, compose)
     if not viewer.is_practice:
         raise MessagingError("patient_not_allowed")
-    return _start_from_practice(
-        viewer, patient, category, subject, body, to_practitioners, organization,
-        include_patient, private, on_behalf_of, attachments, readings_json, client_key,
-        request, now,
-    )  # fmt: skip
+    return _start_from_practice(ctx, new, compose)
 
 
-def _start_from_patient_side(
-    viewer: Viewer,
-    patient: Patient,
-    category: str,
-    subject: str,
-    body: str,
-    to_practitioners: Sequence[Practitioner],
-    to_pool: CareTeamPool | None,
-    private: bool,
-    attachments: Sequence[UUID | str],
-    readings_json: str | None,
-    client_key: str | None,
-    request: Any,
-    now: dt.datetime,
-) -> Message:
+def _start_from_patient_side(ctx: Context, new: NewThread, compose: Compose) -> Message:
+    patient, to_practitioners, to_pool = new.patient, new.to_practitioners, new.to_pool
     if len(to_practitioners) + (1 if to_pool else 0) != 1:
-        raise MessagingError("no_recipient" if not to_practitioners and not to_pool else
-                             "recipient_not_allowed")  # fmt: skip
+        none = not to_practitioners and not to_pool
+        raise MessagingError("no_recipient" if none else "recipient_not_allowed")
     if to_pool is not None:
-        allowed_pools = {p.pk: p for p in rules.pools_for_patient(patient, now)}
+        allowed_pools = {p.pk: p for p in rules.pools_for_patient(patient, ctx.now)}
         if to_pool.pk not in allowed_pools:
             raise MessagingError("recipient_not_allowed")
         organization = allowed_pools[to_pool.pk].organization
@@ -140,7 +205,9 @@ def _start_from_patient_side(
     else:
         target = to_practitioners[0]
         allowed = [
-            m for m in rules.established_memberships(patient, now) if m.practitioner_id == target.pk
+            m
+            for m in rules.established_memberships(patient, ctx.now)
+            if m.practitioner_id == target.pk
         ]
         if not allowed:
             raise MessagingError("recipient_not_allowed")
@@ -148,143 +215,98 @@ def _start_from_patient_side(
         practitioners = [allowed[0].practitioner]
     if not organization.messaging_enabled:
         raise MessagingError("messaging_disabled")
+    viewer = ctx.viewer
     is_patient = viewer.patient is not None and viewer.patient.pk == patient.pk
-    pool = to_pool or triage.route_pool(organization, category)
+    pool = to_pool or triage.route_pool(organization, new.category)
     with transaction.atomic():
         thread = Thread(
             organization=organization,
             patient=patient,
             kind=Thread.Kind.PATIENT,
-            category=category,
+            category=new.category,
             started_by=Side.PATIENT if is_patient else Side.REPRESENTATIVE,
             includes_patient=True,
-            private_from_representatives=bool(private and is_patient),
+            private_from_representatives=bool(new.private and is_patient),
             pool=pool,
-            created_at=now,
-            last_message_at=now,
+            created_at=ctx.now,
+            last_message_at=ctx.now,
         )
-        thread.seal("subject_ct", subject)
+        thread.seal("subject_ct", new.subject)
         thread.save(force_insert=True)
-        message = _post_from_patient_side(
-            viewer,
-            thread,
-            practitioners=practitioners,
-            pools=[pool] if pool is not None else [],
-            body=body,
-            in_response_to=None,
-            readings_json=readings_json,
-            attachments=attachments,
-            client_key=client_key,
-            request=request,
-            now=now,
-            new_thread=True,
-        )
+        addressees = Addressees(practitioners=practitioners, pools=[pool] if pool else [])
+        message = _post_from_patient_side(ctx, thread, compose, addressees, new_thread=True)
     return message
 
 
-def _start_from_practice(
-    viewer: Viewer,
-    patient: Patient,
-    category: str,
-    subject: str,
-    body: str,
-    to_practitioners: Sequence[Practitioner],
-    organization: Organization | None,
-    include_patient: bool,
-    private: bool,
-    on_behalf_of: Practitioner | None,
-    attachments: Sequence[UUID | str],
-    readings_json: str | None,
-    client_key: str | None,
-    request: Any,
-    now: dt.datetime,
-) -> Message:
+def _start_from_practice(ctx: Context, new: NewThread, compose: Compose) -> Message:
+    viewer, patient, to_practitioners = ctx.viewer, new.patient, new.to_practitioners
+    on_behalf_of = compose.on_behalf_of
     assert viewer.practitioner is not None
-    org = practice_organization(viewer, patient, organization)
+    org = practice_organization(viewer, patient, new.organization)
     check_on_behalf(viewer, org, on_behalf_of)
     clinical = bool(to_practitioners)
+    include_patient = new.include_patient or not clinical
     if clinical:
         if not viewer.is_clinician_in(org.pk) and on_behalf_of is None:
             raise MessagingError("not_allowed")
         colleagues = set(rules.practice_members(org).values_list("pk", flat=True))
         if any(p.pk not in colleagues or p.pk == viewer.practitioner.pk for p in to_practitioners):
             raise MessagingError("recipient_not_allowed")
-    else:
-        include_patient = True
     with transaction.atomic():
         thread = Thread(
             organization=org,
             patient=patient,
             kind=Thread.Kind.CLINICAL if clinical else Thread.Kind.PATIENT,
-            category=category,
+            category=new.category,
             started_by=Side.PRACTICE,
             includes_patient=include_patient,
-            private_from_representatives=bool(private),
+            private_from_representatives=bool(new.private),
             assignee=None if clinical else (on_behalf_of or viewer.practitioner),
-            created_at=now,
-            last_message_at=now,
+            created_at=ctx.now,
+            last_message_at=ctx.now,
         )
-        thread.seal("subject_ct", subject)
+        thread.seal("subject_ct", new.subject)
         thread.save(force_insert=True)
         addressees = Addressees(practitioners=list(to_practitioners))
         patient_users: list[Any] = []
         if include_patient:
-            side, patient_users = patient_side_addressees(thread, patient, now)
+            side, patient_users = patient_side_addressees(thread, patient, ctx.now)
             if not patient_users:
                 raise MessagingError("not_enrolled")
             addressees.patients, addressees.representatives = side.patients, side.representatives
         colleagues_users = practice_users_of(to_practitioners, [])
         extra = [on_behalf_of] if on_behalf_of is not None else []
-        message = post_message(
-            thread,
-            sender_kind=Message.SenderKind.PRACTITIONER,
-            sender_practitioner=viewer.practitioner,
-            on_behalf_of=on_behalf_of,
-            author=viewer.user,
-            body=body,
-            addressees=addressees,
-            readings_json=readings_json,
-            attachment_ids=attachments,
-            member_users=[(u, Side.PRACTICE) for u in colleagues_users]
+        outgoing = compose.outgoing(
+            Sender.practice(viewer.practitioner, viewer.user, on_behalf_of),
+            addressees,
+            members=[(u, Side.PRACTICE) for u in colleagues_users]
             + [(u, Side.PRACTICE) for u in practice_users_of(extra, [])]
             + patient_side_members(patient_users, patient),
-            notify_users=colleagues_users + patient_users,
-            client_key=client_key,
-            request=request,
-            now=now,
+            notify=colleagues_users + patient_users,
         )
+        message = post_message(thread, outgoing, request=ctx.request, now=ctx.now)
     return message
 
 
 # -- replying ------------------------------------------------------------------------------------
 
 
-def reply(
-    user: Any,
-    thread: Thread,
-    *,
-    body: str,
-    in_response_to: Message | None = None,
-    on_behalf_of: Practitioner | None = None,
-    attachments: Sequence[UUID | str] = (),
-    readings: Sequence[dict[str, Any]] | None = None,
-    client_key: str | None = None,
-    expected_version: int | None = None,
-    request: Any = None,
-    viewer: Viewer | None = None,
-) -> Message:
-    """A reply in ``thread`` (already through the access gate) from either side."""
-    viewer = viewer or viewer_for(user)
-    earlier = replayed(user, client_key)
+def reply(user: Any, thread: Thread, **fields: Unpack[ReplyFields]) -> Message:
+    """A reply in ``thread`` (already through the access gate) from either side (keywords:
+    ``ReplyFields``)."""
+    _keywords(fields, ReplyFields, "reply")
+    viewer = fields.get("viewer") or viewer_for(user)
+    earlier = replayed(user, fields.get("client_key"))
     if earlier is not None:
         return earlier
-    body = clean_text(body, limit=MAX_BODY)
-    readings_json = clean_readings(readings)
+    in_response_to = fields.get("in_response_to")
+    expected_version = fields.get("expected_version")
+    compose = _compose(fields, in_response_to)
     side = viewer.side_for(thread)
     if side is None:
         raise MessagingError("not_allowed")
-    now = timezone.now()
-    check_rate(user, now)
+    ctx = Context(viewer=viewer, request=fields.get("request"), now=timezone.now())
+    check_rate(user, ctx.now)
     if in_response_to is not None and in_response_to.thread_id != thread.pk:
         raise MessagingError("bad_request")
     # Checked here on the thread as loaded, and again by the guarded update in ``post_message``
@@ -295,126 +317,92 @@ def reply(
         raise MessagingError("thread_closed")
     with transaction.atomic():
         if side == Side.PRACTICE:
-            check_on_behalf(viewer, thread.organization, on_behalf_of)
-            message = _practice_reply(
-                viewer, thread, body, in_response_to, on_behalf_of, attachments, readings_json,
-                client_key, request, now, expected_version,
-            )  # fmt: skip
-        else:
-            if on_behalf_of is not None:
-                raise MessagingError("on_behalf_not_allowed")
-            window = dt.timedelta(days=thread.organization.reply_window_days)
-            if now > thread.last_message_at + window:
-                raise MessagingError("reply_window_closed")
-            if not thread.organization.messaging_enabled:
-                raise MessagingError("messaging_disabled")
-            practitioners, pools = _practice_participants(thread)
-            message = _post_from_patient_side(
-                viewer,
-                thread,
-                practitioners=practitioners,
-                pools=pools,
-                body=body,
-                in_response_to=in_response_to or _latest(thread, practice_side=True),
-                readings_json=readings_json,
-                attachments=attachments,
-                client_key=client_key,
-                request=request,
-                now=now,
-                new_thread=False,
-                expected_version=expected_version,
-            )
-    return message
+            check_on_behalf(viewer, thread.organization, compose.on_behalf_of)
+            if in_response_to is None:
+                compose = replace(compose, in_response_to=_latest(thread, practice_side=False))
+            return _practice_reply(ctx, thread, compose, expected_version)
+        if compose.on_behalf_of is not None:
+            raise MessagingError("on_behalf_not_allowed")
+        window = dt.timedelta(days=thread.organization.reply_window_days)
+        if ctx.now > thread.last_message_at + window:
+            raise MessagingError("reply_window_closed")
+        if not thread.organization.messaging_enabled:
+            raise MessagingError("messaging_disabled")
+        practitioners, pools = _practice_participants(thread)
+        if in_response_to is None:
+            compose = replace(compose, in_response_to=_latest(thread, practice_side=True))
+        return _post_from_patient_side(
+            ctx,
+            thread,
+            compose,
+            Addressees(practitioners=practitioners, pools=pools),
+            new_thread=False,
+            expected_version=expected_version,
+        )
 
 
 def _post_from_patient_side(
-    viewer: Viewer,
+    ctx: Context,
     thread: Thread,
+    compose: Compose,
+    addressees: Addressees,
     *,
-    practitioners: list[Practitioner],
-    pools: list[CareTeamPool],
-    body: str,
-    in_response_to: Message | None,
-    readings_json: str | None,
-    attachments: Sequence[UUID | str],
-    client_key: str | None,
-    request: Any,
-    now: dt.datetime,
     new_thread: bool,
     expected_version: int | None = None,
 ) -> Message:
-    """A message by the patient or a valid representative to the practice side of ``thread``;
-    the other patient-side logins are told too. Then the triage hooks run."""
-    patient = thread.patient
+    """A message by the patient or a valid representative to the practice side of ``thread``
+    (``addressees``: its practitioners and pools); the other patient-side logins are told too.
+    Then the triage hooks run."""
+    viewer, patient = ctx.viewer, thread.patient
     is_patient = viewer.patient is not None and viewer.patient.pk == patient.pk
-    practice_users = practice_users_of(practitioners, pools)
-    _, patient_users = patient_side_addressees(thread, patient, now)
-    message = post_message(
-        thread,
-        sender_kind=Message.SenderKind.PATIENT if is_patient else "representative",
-        sender_patient=patient if is_patient else None,
-        sender_representative=None if is_patient else viewer.representing[patient.pk],
-        author=viewer.user,
-        body=body,
-        addressees=Addressees(practitioners=practitioners, pools=pools),
-        in_response_to=in_response_to,
-        readings_json=readings_json,
-        attachment_ids=attachments,
-        member_users=[(u, Side.PRACTICE) for u in practice_users]
+    practice_users = practice_users_of(addressees.practitioners, addressees.pools)
+    _, patient_users = patient_side_addressees(thread, patient, ctx.now)
+    if is_patient:
+        sender = Sender(kind=Message.SenderKind.PATIENT, author=viewer.user, patient=patient)
+    else:
+        sender = Sender(
+            kind=Message.SenderKind.REPRESENTATIVE,
+            author=viewer.user,
+            representative=viewer.representing[patient.pk],
+        )
+    outgoing = compose.outgoing(
+        sender,
+        addressees,
+        members=[(u, Side.PRACTICE) for u in practice_users]
         + patient_side_members(patient_users, patient),
-        notify_users=practice_users + [u for u in patient_users if u.pk != viewer.user.pk],
-        client_key=client_key,
-        request=request,
-        now=now,
-        expected_version=expected_version,
+        notify=practice_users + [u for u in patient_users if u.pk != viewer.user.pk],
+    )
+    message = post_message(
+        thread, outgoing, request=ctx.request, now=ctx.now, expected_version=expected_version
     )
     triage.after_patient_message(thread, message, new_thread=new_thread)
     return message
 
 
 def _practice_reply(
-    viewer: Viewer,
-    thread: Thread,
-    body: str,
-    in_response_to: Message | None,
-    on_behalf_of: Practitioner | None,
-    attachments: Sequence[UUID | str],
-    readings_json: str | None,
-    client_key: str | None,
-    request: Any,
-    now: dt.datetime,
-    expected_version: int | None,
+    ctx: Context, thread: Thread, compose: Compose, expected_version: int | None
 ) -> Message:
+    viewer = ctx.viewer
     assert viewer.practitioner is not None
     addressees = Addressees()
     patient_users: list[Any] = []
     if thread.includes_patient:
-        side, patient_users = patient_side_addressees(thread, thread.patient, now)
+        side, patient_users = patient_side_addressees(thread, thread.patient, ctx.now)
         addressees.patients, addressees.representatives = side.patients, side.representatives
     if thread.kind == Thread.Kind.CLINICAL:
         practitioners, _ = _practice_participants(thread)
         addressees.practitioners = [p for p in practitioners if p.pk != viewer.practitioner.pk]
     colleague_users = practice_users_of(addressees.practitioners, [])
-    message = post_message(
-        thread,
-        sender_kind=Message.SenderKind.PRACTITIONER,
-        sender_practitioner=viewer.practitioner,
-        on_behalf_of=on_behalf_of,
-        author=viewer.user,
-        body=body,
-        addressees=addressees,
-        in_response_to=in_response_to or _latest(thread, practice_side=False),
-        readings_json=readings_json,
-        attachment_ids=attachments,
-        member_users=[(u, Side.PRACTICE) for u in colleague_users]
+    outgoing = compose.outgoing(
+        Sender.practice(viewer.practitioner, viewer.user, compose.on_behalf_of),
+        addressees,
+        members=[(u, Side.PRACTICE) for u in colleague_users]
         + patient_side_members(patient_users, thread.patient),
-        notify_users=patient_users + colleague_users,
-        client_key=client_key,
-        request=request,
-        now=now,
-        expected_version=expected_version,
+        notify=patient_users + colleague_users,
     )
-    return message
+    return post_message(
+        thread, outgoing, request=ctx.request, now=ctx.now, expected_version=expected_version
+    )
 
 
 def _latest(thread: Thread, *, practice_side: bool) -> Message | None:
@@ -539,7 +527,7 @@ def retract(
         )
         if not changed:
             raise MessagingError("already_retracted")
-        Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+        bump_version(thread)
         audit.record(
             MESSAGE_RETRACT,
             actor=user,

@@ -27,9 +27,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from carethread.audit import actions as audit
-from carethread.audit import codes
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Attachment, Draft
+
+ATTACHMENT_UPLOAD = "attachment.upload"
+ATTACHMENT_DOWNLOAD = "attachment.download"
+ATTACHMENT_PURGE = "attachment.purge"
 
 TEXT = "text/plain"
 # Detected type -> the extensions a file of that type may carry (the first is the canonical one).
@@ -190,7 +193,7 @@ def upload_attachment(user: Any, *, filename: str, data: bytes, request: Any = N
         attachment.seal("data_ct", bytes(data))
         attachment.save(force_insert=True)
         audit.record(
-            codes.ATTACHMENT_UPLOAD,
+            ATTACHMENT_UPLOAD,
             actor=user,
             request=request,
             obj=attachment,
@@ -204,7 +207,7 @@ def record_download(user: Any, attachment: Attachment, request: Any = None) -> N
     message = attachment.message
     with transaction.atomic():
         audit.record(
-            codes.ATTACHMENT_DOWNLOAD,
+            ATTACHMENT_DOWNLOAD,
             actor=user,
             request=request,
             patient=message.thread.patient_id if message is not None else None,
@@ -248,11 +251,9 @@ def purge_stale_uploads(user: Any, *, request: Any = None, system: bool = False)
     with transaction.atomic():
         deleted = _delete_stale(user, timezone.now())
         if deleted and system:
-            audit.record(codes.ATTACHMENT_PURGE, obj=user, details={"count": deleted})
+            audit.record(ATTACHMENT_PURGE, obj=user, details={"count": deleted})
         elif deleted:
-            audit.record(
-                codes.ATTACHMENT_PURGE, actor=user, request=request, details={"count": deleted}
-            )
+            audit.record(ATTACHMENT_PURGE, actor=user, request=request, details={"count": deleted})
     return deleted
 
 

@@ -14,7 +14,7 @@ exist from one the caller may not use: both raise the same ``MessagingError``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -187,33 +187,44 @@ def _draft_text(value: str | None, limit: int) -> str:
     return text
 
 
+class DraftContent(TypedDict, total=False):
+    """What a draft holds besides its thread or patient; each part may be left empty."""
+
+    recipients: dict[str, Any] | None
+    category: str
+    subject: str
+    body: str
+
+
 def save_draft(
     user: Any,
     *,
     draft: Draft | None = None,
     thread: Thread | None = None,
     patient: Patient | None = None,
-    recipients: dict[str, Any] | None = None,
-    category: str = "",
-    subject: str = "",
-    body: str = "",
     expected_version: int | None = None,
     request: Any = None,
+    **content: Unpack[DraftContent],
 ) -> Draft:
-    """Create a draft, or replace the content of ``draft`` (the caller's, from ``get_draft``).
+    """Create a draft, or replace the content of ``draft`` (the caller's, from ``get_draft``),
+    with ``content`` (keywords: ``DraftContent``).
 
     ``thread`` must have come through the access gate and ``patient`` through
     ``addressable_patient``. ``expected_version`` refuses a save over a newer one (``stale``).
     """
+    unknown = set(content) - DraftContent.__optional_keys__
+    if unknown:
+        raise TypeError(f"save_draft() got an unexpected keyword argument '{min(unknown)}'")
+    category = content.get("category", "")
     if getattr(user, "pk", None) is None or getattr(user, "blocked_at", None) is not None:
         raise MessagingError("not_allowed")
     if thread is not None and patient is not None and thread.patient_id != patient.pk:
         raise MessagingError("bad_request")
     if category and category not in Category.values:
         raise MessagingError("bad_category")
-    subject = _draft_text(subject, posting.MAX_SUBJECT)
-    body = _draft_text(body, posting.MAX_BODY)
-    refs = clean_recipients(recipients)
+    subject = _draft_text(content.get("subject", ""), posting.MAX_SUBJECT)
+    body = _draft_text(content.get("body", ""), posting.MAX_BODY)
+    refs = clean_recipients(content.get("recipients"))
     now = timezone.now()
     with transaction.atomic():
         if draft is None:

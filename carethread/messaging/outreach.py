@@ -26,12 +26,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from carethread.audit import actions as audit
-from carethread.audit import codes
 from carethread.core.models import Organization, Patient, Practitioner
 from carethread.messaging import actions, posting, rules, templates
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message, Outreach
+
+OUTREACH_PREVIEW = "outreach.preview"
+OUTREACH_CONFIRM = "outreach.confirm"
+OUTREACH_CANCEL = "outreach.cancel"
 
 # Why a patient cannot be messaged.
 NOT_PATIENT = "not_patient"
@@ -155,7 +158,7 @@ def preview(
         outreach.seal("body_ct", body)
         outreach.save(force_insert=True)
         audit.record(
-            codes.OUTREACH_PREVIEW,
+            OUTREACH_PREVIEW,
             actor=user,
             request=request,
             obj=outreach,
@@ -228,7 +231,7 @@ def confirm(user: Any, outreach: Outreach, *, request: Any = None) -> list[Messa
                 )
             )
         audit.record(
-            codes.OUTREACH_CONFIRM,
+            OUTREACH_CONFIRM,
             actor=user,
             request=request,
             obj=outreach,
@@ -248,6 +251,6 @@ def cancel(user: Any, outreach: Outreach, *, request: Any = None) -> Outreach:
         )
         if not changed:
             raise MessagingError("outreach_state")
-        audit.record(codes.OUTREACH_CANCEL, actor=user, request=request, obj=outreach)
+        audit.record(OUTREACH_CANCEL, actor=user, request=request, obj=outreach)
     outreach.refresh_from_db(fields=["state"])
     return outreach

@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,6 +31,8 @@ from carethread.messaging.models import (
     Thread,
     ThreadMember,
 )
+from carethread.messaging.outgoing import Addressees, Outgoing, Sender
+from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
 
 MAX_SUBJECT = 200
@@ -44,29 +44,6 @@ READING_KINDS = {
 }
 
 MESSAGE_SEND = "message.send"
-
-
-@dataclass
-class Addressees:
-    """Who a new message goes to (rows for ``Recipient``) and which logins hold the thread."""
-
-    patients: list[Patient] = field(default_factory=list)
-    representatives: list[Any] = field(default_factory=list)
-    practitioners: list[Practitioner] = field(default_factory=list)
-    pools: list[CareTeamPool] = field(default_factory=list)
-
-    def recipient_rows(self, message: Message) -> list[Recipient]:
-        rows = [Recipient(message=message, kind="patient", patient=p) for p in self.patients]
-        rows += [
-            Recipient(message=message, kind="representative", representative=r)
-            for r in self.representatives
-        ]
-        rows += [
-            Recipient(message=message, kind="practitioner", practitioner=p)
-            for p in self.practitioners
-        ]
-        rows += [Recipient(message=message, kind="pool", pool=p) for p in self.pools]
-        return rows
 
 
 # -- checks shared by the sending actions ------------------------------------------------------
@@ -210,74 +187,96 @@ def practice_users_of(practitioners: Iterable[Practitioner], pools: Iterable[Car
 
 def post_message(
     thread: Thread,
+    outgoing: Outgoing,
     *,
-    sender_kind: str,
-    body: str,
-    addressees: Addressees,
-    author: Any = None,
-    sender_practitioner: Practitioner | None = None,
-    sender_patient: Patient | None = None,
-    sender_representative: Any = None,
-    on_behalf_of: Practitioner | None = None,
-    in_response_to: Message | None = None,
-    readings_json: str | None = None,
-    attachment_ids: Sequence[UUID | str] = (),
-    member_users: Sequence[tuple[Any, str]] = (),
-    notify_users: Iterable[Any] = (),
-    is_automatic: bool = False,
-    client_key: str | None = None,
     request: Any = None,
     now: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> Message:
     """Write one message with its recipients, attachments, inbox rows, notifications and
-    audit entry. Runs in the caller's transaction (callers hold ``transaction.atomic``)."""
+    audit entry. Runs in the caller's transaction (callers hold ``transaction.atomic``).
+
+    ``expected_version`` (the version the caller last saw) refuses with ``stale`` when the
+    thread changed meanwhile; a closed thread refuses with ``thread_closed``. Either rolls back
+    everything written so far."""
     now = now or timezone.now()
+    message = _new_message(thread, outgoing, now)
+    winner = _insert(message, outgoing)
+    if winner is not None:
+        return winner
+    recipients = outgoing.addressees.recipient_rows(message)
+    Recipient.objects.bulk_create(recipients)
+    _link_attachments(message, outgoing)
+    advance_thread(thread, outgoing.sender, now=now, expected_version=expected_version)
+    _fan_out(thread, message, outgoing, now=now)
+    _audit(thread, message, outgoing, recipients=len(recipients), request=request)
+    return message
+
+
+def _new_message(thread: Thread, outgoing: Outgoing, now: dt.datetime) -> Message:
+    sender, key = outgoing.sender, outgoing.client_key
     message = Message(
         thread=thread,
-        in_response_to=in_response_to,
+        in_response_to=outgoing.in_response_to,
         status=Message.Status.COMPLETED,
-        sender_kind=sender_kind,
-        sender_patient=sender_patient,
-        sender_representative=sender_representative,
-        sender_practitioner=sender_practitioner,
-        on_behalf_of=on_behalf_of,
-        author=author,
-        is_automatic=is_automatic,
+        sender_kind=sender.kind,
+        sender_patient=sender.patient,
+        sender_representative=sender.representative,
+        sender_practitioner=sender.practitioner,
+        on_behalf_of=sender.on_behalf_of,
+        author=sender.author,
+        is_automatic=outgoing.is_automatic,
         sent_at=now,
         created_at=now,
-        client_key=client_key[:64] if client_key else None,
+        client_key=key[:64] if key else None,
     )
     message.identifier = f"msg-{message.uuid.hex}"
-    message.seal("body_ct", body)
-    if readings_json:
-        message.seal("readings_ct", readings_json)
-    if client_key:
-        # A concurrent retry with the same key loses the unique race: answer with the winner.
-        try:
-            with transaction.atomic():
-                message.save(force_insert=True)
-        except IntegrityError:
-            existing = replayed(author, client_key)
-            if existing is None:
-                raise
-            return existing
-    else:
-        message.save(force_insert=True)
-    Recipient.objects.bulk_create(addressees.recipient_rows(message))
-    message.attached = len(attachment_ids)  # type: ignore[attr-defined]
-    if attachment_ids:
-        if len(attachment_ids) > settings.CARETHREAD_ATTACHMENT_MAX_COUNT:
-            raise MessagingError("too_many_attachments")
-        linked = Attachment.objects.filter(
-            uuid__in=list(attachment_ids), uploaded_by=author, message__isnull=True
-        ).update(message=message)
-        if linked != len(set(attachment_ids)):
-            raise MessagingError("bad_attachment")
+    message.seal("body_ct", outgoing.body)
+    if outgoing.readings_json:
+        message.seal("readings_ct", outgoing.readings_json)
+    return message
 
-    patient_side = sender_kind in (Message.SenderKind.PATIENT, Message.SenderKind.REPRESENTATIVE)
-    updates: dict[str, Any] = {"last_message_at": now, "version": F("version") + 1}
-    if patient_side:
+
+def _insert(message: Message, outgoing: Outgoing) -> Message | None:
+    """Insert ``message``; ``None`` when written, else the message a concurrent retry with the
+    same ``client_key`` already wrote (it won the unique race: answer with it)."""
+    if not outgoing.client_key:
+        message.save(force_insert=True)
+        return None
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        existing = replayed(outgoing.sender.author, outgoing.client_key)
+        if existing is None:
+            raise
+        return existing
+    return None
+
+
+def _link_attachments(message: Message, outgoing: Outgoing) -> None:
+    """Attach the sender's own unattached uploads; any other identifier refuses the send."""
+    ids = outgoing.attachment_ids
+    message.attached = len(ids)  # type: ignore[attr-defined]
+    if not ids:
+        return
+    if len(ids) > settings.CARETHREAD_ATTACHMENT_MAX_COUNT:
+        raise MessagingError("too_many_attachments")
+    linked = Attachment.objects.filter(
+        uuid__in=list(ids), uploaded_by=outgoing.sender.author, message__isnull=True
+    ).update(message=message)
+    if linked != len(set(ids)):
+        raise MessagingError("bad_attachment")
+
+
+def advance_thread(
+    thread: Thread, sender: Sender, *, now: dt.datetime, expected_version: int | None = None
+) -> None:
+    """The thread's summary after a new message (last message; awaiting a reply since, and by
+    when, after a patient-side message; a done thread reopens), with its version bumped by the
+    compare-and-swap. A closed thread refuses (``thread_closed``), a changed one ``stale``."""
+    updates: dict[str, Any] = {"last_message_at": now}
+    if sender.patient_side:
         if thread.awaiting_reply_since is None:
             target = (
                 thread.pool.response_target_hours
@@ -288,24 +287,25 @@ def post_message(
             updates["reply_due_at"] = now + dt.timedelta(hours=target)
         if thread.status == Thread.Status.DONE:
             updates["status"] = Thread.Status.OPEN
-    elif sender_kind == Message.SenderKind.PRACTITIONER:
+    elif sender.kind == Message.SenderKind.PRACTITIONER:
         updates["awaiting_reply_since"] = None
         updates["reply_due_at"] = None
-    guarded = Thread.objects.filter(pk=thread.pk).exclude(status=Thread.Status.CLOSED)
-    if expected_version is not None:
-        guarded = guarded.filter(version=expected_version)
-    if not guarded.update(**updates):
+    if not bump_version(thread, expected_version=expected_version, open_only=True, **updates):
         # Closed or changed since the caller loaded it: everything written so far rolls back.
         current = Thread.objects.filter(pk=thread.pk).values_list("status", flat=True).first()
         raise MessagingError("thread_closed" if current == Thread.Status.CLOSED else "stale")
     thread.version += 1
     for name, value in updates.items():
-        if name != "version":
-            setattr(thread, name, value)
+        setattr(thread, name, value)
 
-    members = {getattr(u, "pk", u): side for u, side in member_users}
+
+def _fan_out(thread: Thread, message: Message, outgoing: Outgoing, *, now: dt.datetime) -> None:
+    """Inbox rows for the thread's logins (one more unread each, the author's read) and the
+    notification records of those told."""
+    author = outgoing.sender.author
+    members = {getattr(u, "pk", u): side for u, side in outgoing.members}
     if author is not None:
-        members.setdefault(author.pk, _author_side(sender_kind))
+        members.setdefault(author.pk, outgoing.sender.side)
     if members:
         ThreadMember.objects.bulk_create(
             [
@@ -315,7 +315,7 @@ def post_message(
             ignore_conflicts=True,
         )
     readers = ThreadMember.objects.filter(thread=thread)
-    if is_automatic:
+    if outgoing.is_automatic:
         # Automatic replies are for the patient side; they are not practice work.
         readers = readers.exclude(side=Side.PRACTICE)
     if author is not None:
@@ -327,8 +327,7 @@ def post_message(
         )
     else:
         readers.update(unread=F("unread") + 1, last_message_at=now)
-
-    notify = [u for u in notify_users if author is None or getattr(u, "pk", u) != author.pk]
+    notify = [u for u in outgoing.notify if author is None or getattr(u, "pk", u) != author.pk]
     if notify:
         notifications.enqueue(
             notifications.KIND_MESSAGE_NEW,
@@ -337,31 +336,28 @@ def post_message(
             practice_name=thread.organization.name,
             return_ids=False,
         )
+
+
+def _audit(
+    thread: Thread, message: Message, outgoing: Outgoing, *, recipients: int, request: Any
+) -> None:
+    sender = outgoing.sender
     audit.record(
         MESSAGE_SEND,
-        actor=author,
-        actor_role="system" if author is None else _author_side(sender_kind),
+        actor=sender.author,
+        actor_role="system" if sender.author is None else sender.side,
         request=request,
         patient=thread.patient_id,
         obj=message,
         details={
             "thread": str(thread.uuid),
-            "sender": sender_kind,
-            "recipients": len(addressees.recipient_rows(message)),
-            "attachments": len(attachment_ids),
-            "on_behalf_of": str(on_behalf_of.uuid) if on_behalf_of else None,
-            "automatic": is_automatic,
+            "sender": sender.kind,
+            "recipients": recipients,
+            "attachments": len(outgoing.attachment_ids),
+            "on_behalf_of": str(sender.on_behalf_of.uuid) if sender.on_behalf_of else None,
+            "automatic": outgoing.is_automatic,
         },
     )
-    return message
-
-
-def _author_side(sender_kind: str) -> str:
-    if sender_kind == Message.SenderKind.PATIENT:
-        return Side.PATIENT
-    if sender_kind == Message.SenderKind.REPRESENTATIVE:
-        return Side.REPRESENTATIVE
-    return Side.PRACTICE
 
 
 def patient_side_members(users: Iterable[Any], patient: Patient) -> list[tuple[Any, str]]:

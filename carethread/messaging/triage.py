@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -26,6 +26,8 @@ from carethread.messaging.models import (
     Thread,
     ThreadMember,
 )
+from carethread.messaging.outgoing import Outgoing, Sender
+from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
 
 THREAD_ASSIGN = "thread.assign"
@@ -139,9 +141,7 @@ def _usable_delegate(absence: OutOfOffice, thread: Thread) -> Practitioner | Non
 def _hand_over(thread: Thread, message: Message, delegate: Practitioner) -> None:
     assert delegate.user_id is not None
     join(thread, delegate.user_id, when=message.sent_at or timezone.now())
-    assigned = Thread.objects.filter(pk=thread.pk, assignee__isnull=True).update(
-        assignee=delegate, version=F("version") + 1
-    )
+    assigned = bump_version(thread, where=Q(assignee__isnull=True), assignee=delegate)
     notifications.enqueue(
         notifications.KIND_MESSAGE_NEW,
         message.uuid,
@@ -202,13 +202,12 @@ def _automatic_sent(thread: Thread, key: str) -> bool:
 
 def _post_automatic(thread: Thread, answering: Message, body: str, key: str) -> Message:
     addressees, _users = posting.patient_side_addressees(thread, thread.patient, timezone.now())
-    return posting.post_message(
-        thread,
-        sender_kind=Message.SenderKind.SYSTEM,
+    automatic = Outgoing(
+        sender=Sender.system(),
         body=body,
         addressees=addressees,
-        author=None,
         in_response_to=answering,
         is_automatic=True,
         client_key=key,
     )
+    return posting.post_message(thread, automatic)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -22,6 +22,7 @@ from carethread.messaging import triage
 from carethread.messaging.access import Viewer, may_see, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Note, Side, Thread
+from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
 
 THREAD_CLAIM = "thread.claim"
@@ -83,10 +84,9 @@ def claim(
     me = viewer.practitioner
     assert me is not None
     with transaction.atomic():
-        rows = Thread.objects.filter(pk=thread.pk, assignee__isnull=True)
-        if expected_version is not None:
-            rows = rows.filter(version=expected_version)
-        changed = rows.update(assignee=me, version=F("version") + 1)
+        changed = bump_version(
+            thread, expected_version=expected_version, where=Q(assignee__isnull=True), assignee=me
+        )
         if not changed:
             current = Thread.objects.get(pk=thread.pk)
             if current.assignee_id == me.pk:
@@ -144,7 +144,7 @@ def assign(
         if previous_id == new_id:
             return _refresh(thread)
         previous = Practitioner.objects.filter(pk=previous_id).first() if previous_id else None
-        Thread.objects.filter(pk=thread.pk).update(assignee=assignee, version=F("version") + 1)
+        bump_version(thread, assignee=assignee)
         if assignee is not None and assignee.user_id is not None:
             triage.join(thread, assignee.user_id, when=timezone.now())
             if assignee.user_id != user.pk:
@@ -193,7 +193,7 @@ def set_status(
         previous = current.status
         if previous == status:
             return _refresh(thread)
-        changes: dict[str, Any] = {"status": status, "version": F("version") + 1}
+        changes: dict[str, Any] = {"status": status}
         if status == Thread.Status.CLOSED:
             changes["closed_at"] = timezone.now()
         else:
@@ -201,7 +201,7 @@ def set_status(
         if status in (Thread.Status.DONE, Thread.Status.CLOSED):
             changes["awaiting_reply_since"] = None
             changes["reply_due_at"] = None
-        Thread.objects.filter(pk=thread.pk).update(**changes)
+        bump_version(thread, **changes)
         _refresh(thread)
         audit.record(
             THREAD_STATUS,
@@ -234,7 +234,7 @@ def add_note(
         note = Note(thread=thread, author=viewer.practitioner, created_at=timezone.now())
         note.seal("body_ct", text)
         note.save(force_insert=True)
-        Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+        bump_version(thread)
         _refresh(thread)
         audit.record(
             THREAD_NOTE,

@@ -11,7 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.notifications import tasks
 from carethread.notifications.models import (
@@ -24,6 +23,7 @@ from carethread.notifications.models import (
 KIND_MESSAGE_NEW = "message.new"
 # A thread was assigned to a practice user (subject: the thread's uuid), sent by triage.
 KIND_THREAD_ASSIGNED = "thread.assigned"
+PREFERENCE_CHANGED = "notification.preference_changed"
 
 
 def enqueue(
@@ -136,13 +136,7 @@ def set_preferences(
             if before["sender_name"] != sender_name:
                 changed["sender_name"] = "on" if sender_name else "off"
         if changed:
-            record(
-                codes.NOTIFICATION_PREFERENCE_CHANGED,
-                actor=user,
-                request=request,
-                obj=user,
-                details=changed,
-            )
+            record(PREFERENCE_CHANGED, actor=user, request=request, obj=user, details=changed)
         after = preferences(user)
     return after
 
@@ -154,7 +148,7 @@ def set_email_preference(user: Any, kind: str, *, enabled: bool) -> Notification
             user=user, kind=kind, defaults={"email_enabled": enabled, "updated_at": timezone.now()}
         )
         record(
-            codes.NOTIFICATION_PREFERENCE_CHANGED,
+            PREFERENCE_CHANGED,
             actor=user,
             obj=user,
             details={"email": {kind: "on" if enabled else "off"}},

@@ -54,7 +54,8 @@ from carethread.measures.engine import compute
 from carethread.measures.programs import PROGRAMS, Numerator, Program
 from carethread.measures.request import parse
 from carethread.messaging.models import Message, Recipient, Thread
-from carethread.messaging.posting import Addressees, post_message
+from carethread.messaging.outgoing import Addressees, Outgoing, Sender
+from carethread.messaging.posting import post_message
 
 ZONE = ZoneInfo(django_settings.TIME_ZONE)
 # Day 0 of every example; periods start within 10 days of it, some across the end of
@@ -492,17 +493,18 @@ def _post(
     pools: dict[int, Any],
 ) -> Message:
     kind, who = m.sender
+    on_behalf_of = None if m.on_behalf is None else pracs[m.on_behalf]
     sender: dict[str, Any] = {}
     if kind == "patient":
-        sender = {"sender_kind": "patient", "sender_patient": thread.patient}
+        sender = {"kind": "patient", "patient": thread.patient}
     elif kind == "rep":
-        sender = {"sender_kind": "representative", "sender_representative": reps[who]}
+        sender = {"kind": "representative", "representative": reps[who]}
     elif kind == "prac":
-        sender = {"sender_kind": "practitioner", "sender_practitioner": pracs[who]}
+        sender = {"kind": "practitioner", "practitioner": pracs[who]}
     else:
-        sender = {"sender_kind": "system", "is_automatic": True}
-    message = post_message(
-        thread,
+        sender = {"kind": "system"}
+    outgoing = Outgoing(
+        sender=Sender(**sender, on_behalf_of=on_behalf_of),
         body="Hello",
         addressees=Addressees(
             patients=[thread.patient] if m.to_patient else [],
@@ -510,11 +512,10 @@ def _post(
             practitioners=[pracs[p] for p in m.to_pracs],
             pools=[pools[p] for p in m.to_pools],
         ),
-        on_behalf_of=None if m.on_behalf is None else pracs[m.on_behalf],
         in_response_to=None if m.reply_to is None else built.messages[m.reply_to],
-        now=m.sent,
-        **sender,
+        is_automatic=kind not in ("patient", "rep", "prac"),
     )
+    message = post_message(thread, outgoing, now=m.sent)
     rows = Message.objects.filter(pk=message.pk)
     if m.status == "entered-in-error":  # as ``actions.retract`` leaves it
         rows.update(status=m.status, retracted_at=m.sent + dt.timedelta(hours=1))

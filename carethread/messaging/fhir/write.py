@@ -17,8 +17,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F
-
 from carethread.core.fhir_import.insert import insert_rows
 from carethread.core.fhir_import.upsert import chunks
 from carethread.core.models import CareTeamPool, Organization, Patient, Practitioner, Representative
@@ -34,6 +32,7 @@ from carethread.messaging.models import (
     Thread,
     ThreadMember,
 )
+from carethread.messaging.versions import bump_version
 
 DEFAULT_SUBJECT = "Secure message"
 PATIENT_SIDE = frozenset(
@@ -225,10 +224,22 @@ class Writer:
                 )
             )
         columns = (
-            "uuid", "source_key", "organization_id", "patient_id", "kind", "category",
-            "subject_ct", "started_by", "includes_patient", "pool_id", "assignee_id",
-            "created_at", "last_message_at", "awaiting_reply_since", "reply_due_at",
-        )  # fmt: skip
+            "uuid",
+            "source_key",
+            "organization_id",
+            "patient_id",
+            "kind",
+            "category",
+            "subject_ct",
+            "started_by",
+            "includes_patient",
+            "pool_id",
+            "assignee_id",
+            "created_at",
+            "last_message_at",
+            "awaiting_reply_since",
+            "reply_due_at",
+        )
         by_key = {p.key: p for p in plans.values()}
         for pk, key in insert_rows(Thread, columns, rows, returning="source_key"):
             self.thread_pk[id(by_key[key])] = pk
@@ -277,8 +288,15 @@ class Writer:
                     self.ctx.now,
                 )
             )
-        columns = ("uuid", "message_id", "content_type", "size", "filename_ct", "data_ct",
-                   "created_at")  # fmt: skip
+        columns = (
+            "uuid",
+            "message_id",
+            "content_type",
+            "size",
+            "filename_ct",
+            "data_ct",
+            "created_at",
+        )
         insert_rows(Attachment, columns, rows)
 
     def update_messages(self, matched: list[CommunicationRecord]) -> list[CommunicationRecord]:
@@ -364,14 +382,14 @@ class Writer:
                 if thread.pool and thread.pool.response_target_hours
                 else thread.organization.expected_response_hours
             )
-            new = {
+            new: dict[str, Any] = {
                 "last_message_at": last or thread.last_message_at,
                 "awaiting_reply_since": awaiting,
                 "reply_due_at": awaiting + dt.timedelta(hours=hours) if awaiting else None,
                 "includes_patient": thread.includes_patient or flags[thread.pk],
             }
             if any(getattr(thread, name) != value for name, value in new.items()):
-                Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1, **new)
+                bump_version(thread, **new)
                 if new["last_message_at"] != thread.last_message_at:
                     ThreadMember.objects.filter(thread_id=thread.pk).update(
                         last_message_at=new["last_message_at"]
@@ -432,8 +450,13 @@ class Writer:
 
 
 RECIPIENT_COLUMNS = (
-    "message_id", "kind", "patient_id", "representative_id", "practitioner_id", "pool_id",
-)  # fmt: skip
+    "message_id",
+    "kind",
+    "patient_id",
+    "representative_id",
+    "practitioner_id",
+    "pool_id",
+)
 
 
 def write(records: list[CommunicationRecord], ctx: Any) -> tuple[int, int]:
