@@ -43,8 +43,14 @@ checks: $(STAMP)
 	$(BIN)/carethread makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(BIN)/carethread check --deploy --fail-level WARNING
 
+# The whole suite must cover at least COVERAGE_FLOOR % of the lines of carethread/ (95.4 % on
+# SQLite when the floor was set); `.venv/bin/coverage report` lists the lines missed. A run of
+# part of the suite (PYTEST_ARGS set) measures nothing.
+COVERAGE_FLOOR := 94
+COVERAGE_ARGS := $(if $(PYTEST_ARGS),,--cov=carethread --cov-report= --cov-fail-under=$(COVERAGE_FLOOR))
+
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 # The browser tests drive Debian's Chromium at CARETHREAD_CHROMIUM (tests/e2e/conftest.py).
 # Missing: installed with apt when run as root, else `make test` stops at once with the command.

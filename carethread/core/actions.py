@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Organization, Practitioner
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def import_fhir(importer: Importer) -> ImportSummary:
                 unchanged=len(records) - created - updated,
             )
         audit.record(
-            "fhir.import",
+            codes.FHIR_IMPORT,
             actor_role="system",
             object_type="fhir.import",
             details=summary.for_audit(),
@@ -59,7 +60,7 @@ def create_pool(
         )
         pool.members.set(list(members))
         audit.record(
-            "pool.create",
+            codes.POOL_CREATE,
             actor=actor,
             actor_role=None if actor is not None else "system",
             obj=pool,

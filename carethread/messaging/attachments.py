@@ -27,12 +27,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Attachment, Draft
-
-ATTACHMENT_UPLOAD = "attachment.upload"
-ATTACHMENT_DOWNLOAD = "attachment.download"
-ATTACHMENT_PURGE = "attachment.purge"
 
 TEXT = "text/plain"
 # Detected type -> the extensions a file of that type may carry (the first is the canonical one).
@@ -193,7 +190,7 @@ def upload_attachment(user: Any, *, filename: str, data: bytes, request: Any = N
         attachment.seal("data_ct", bytes(data))
         attachment.save(force_insert=True)
         audit.record(
-            ATTACHMENT_UPLOAD,
+            codes.ATTACHMENT_UPLOAD,
             actor=user,
             request=request,
             obj=attachment,
@@ -207,7 +204,7 @@ def record_download(user: Any, attachment: Attachment, request: Any = None) -> N
     message = attachment.message
     with transaction.atomic():
         audit.record(
-            ATTACHMENT_DOWNLOAD,
+            codes.ATTACHMENT_DOWNLOAD,
             actor=user,
             request=request,
             patient=message.thread.patient_id if message is not None else None,
@@ -251,9 +248,11 @@ def purge_stale_uploads(user: Any, *, request: Any = None, system: bool = False)
     with transaction.atomic():
         deleted = _delete_stale(user, timezone.now())
         if deleted and system:
-            audit.record(ATTACHMENT_PURGE, obj=user, details={"count": deleted})
+            audit.record(codes.ATTACHMENT_PURGE, obj=user, details={"count": deleted})
         elif deleted:
-            audit.record(ATTACHMENT_PURGE, actor=user, request=request, details={"count": deleted})
+            audit.record(
+                codes.ATTACHMENT_PURGE, actor=user, request=request, details={"count": deleted}
+            )
     return deleted
 
 

@@ -26,15 +26,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import Organization, Patient, Practitioner
 from carethread.messaging import actions, posting, rules, templates
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message, Outreach
-
-OUTREACH_PREVIEW = "outreach.preview"
-OUTREACH_CONFIRM = "outreach.confirm"
-OUTREACH_CANCEL = "outreach.cancel"
 
 # Why a patient cannot be messaged.
 NOT_PATIENT = "not_patient"
@@ -158,7 +155,7 @@ def preview(
         outreach.seal("body_ct", body)
         outreach.save(force_insert=True)
         audit.record(
-            OUTREACH_PREVIEW,
+            codes.OUTREACH_PREVIEW,
             actor=user,
             request=request,
             obj=outreach,
@@ -231,7 +228,7 @@ def confirm(user: Any, outreach: Outreach, *, request: Any = None) -> list[Messa
                 )
             )
         audit.record(
-            OUTREACH_CONFIRM,
+            codes.OUTREACH_CONFIRM,
             actor=user,
             request=request,
             obj=outreach,
@@ -251,6 +248,6 @@ def cancel(user: Any, outreach: Outreach, *, request: Any = None) -> Outreach:
         )
         if not changed:
             raise MessagingError("outreach_state")
-        audit.record(OUTREACH_CANCEL, actor=user, request=request, obj=outreach)
+        audit.record(codes.OUTREACH_CANCEL, actor=user, request=request, obj=outreach)
     outreach.refresh_from_db(fields=["state"])
     return outreach

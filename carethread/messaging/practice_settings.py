@@ -25,14 +25,6 @@ from carethread.messaging import templates
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, OutOfOffice, RoutingRule, Template
 
-ROUTING_SET = "routing.set"
-ROUTING_DELETE = "routing.delete"
-TEMPLATE_CREATE = "template.create"
-TEMPLATE_UPDATE = "template.update"
-TEMPLATE_DEACTIVATE = "template.deactivate"
-OUT_OF_OFFICE_SET = "out_of_office.set"
-OUT_OF_OFFICE_END = "out_of_office.end"
-
 # (minimum, maximum) of the numeric settings.
 LIMITS: dict[str, tuple[int, int]] = {
     "expected_response_hours": (1, 24 * 30),
@@ -161,7 +153,7 @@ def set_routing_rule(
             organization=organization, category=category, defaults={"pool": pool}
         )
         audit.record(
-            ROUTING_SET,
+            codes.ROUTING_SET,
             actor=user,
             request=request,
             obj=organization,
@@ -184,7 +176,7 @@ def delete_routing_rule(
         if not deleted:
             return False
         audit.record(
-            ROUTING_DELETE,
+            codes.ROUTING_DELETE,
             actor=user,
             request=request,
             obj=organization,
@@ -253,7 +245,7 @@ def create_template(
             raise MessagingError("template_name_taken")
         template = Template.objects.create(organization=organization, **fields)
         audit.record(
-            TEMPLATE_CREATE,
+            codes.TEMPLATE_CREATE,
             actor=user,
             request=request,
             obj=template,
@@ -289,7 +281,7 @@ def update_template(
             setattr(current, f, fields[f])
         current.save(update_fields=changed)
         audit.record(
-            TEMPLATE_UPDATE,
+            codes.TEMPLATE_UPDATE,
             actor=user,
             request=request,
             obj=current,
@@ -303,7 +295,7 @@ def deactivate_template(user: Any, template: Template, *, request: Any = None) -
     with transaction.atomic():
         changed = Template.objects.filter(pk=template.pk, active=True).update(active=False)
         if changed:
-            audit.record(TEMPLATE_DEACTIVATE, actor=user, request=request, obj=template)
+            audit.record(codes.TEMPLATE_DEACTIVATE, actor=user, request=request, obj=template)
     template.refresh_from_db()
     return template
 
@@ -371,7 +363,7 @@ def set_out_of_office(
             delegate=delegate,
         )
         audit.record(
-            OUT_OF_OFFICE_SET,
+            codes.OUT_OF_OFFICE_SET,
             actor=user,
             request=request,
             obj=absence,
@@ -409,7 +401,7 @@ def end_out_of_office(user: Any, *, request: Any = None) -> int:
         dropped, _ = OutOfOffice.objects.filter(practitioner=me, starts_at__gte=now).delete()
         if ended or dropped:
             audit.record(
-                OUT_OF_OFFICE_END,
+                codes.OUT_OF_OFFICE_END,
                 actor=user,
                 request=request,
                 details={"ended": ended, "dropped": dropped},

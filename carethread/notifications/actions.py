@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.notifications import tasks
 from carethread.notifications.models import (
@@ -23,7 +24,6 @@ from carethread.notifications.models import (
 KIND_MESSAGE_NEW = "message.new"
 # A thread was assigned to a practice user (subject: the thread's uuid), sent by triage.
 KIND_THREAD_ASSIGNED = "thread.assigned"
-PREFERENCE_CHANGED = "notification.preference_changed"
 
 
 def enqueue(
@@ -136,7 +136,13 @@ def set_preferences(
             if before["sender_name"] != sender_name:
                 changed["sender_name"] = "on" if sender_name else "off"
         if changed:
-            record(PREFERENCE_CHANGED, actor=user, request=request, obj=user, details=changed)
+            record(
+                codes.NOTIFICATION_PREFERENCE_CHANGED,
+                actor=user,
+                request=request,
+                obj=user,
+                details=changed,
+            )
         after = preferences(user)
     return after
 
@@ -148,7 +154,7 @@ def set_email_preference(user: Any, kind: str, *, enabled: bool) -> Notification
             user=user, kind=kind, defaults={"email_enabled": enabled, "updated_at": timezone.now()}
         )
         record(
-            PREFERENCE_CHANGED,
+            codes.NOTIFICATION_PREFERENCE_CHANGED,
             actor=user,
             obj=user,
             details={"email": {kind: "on" if enabled else "off"}},

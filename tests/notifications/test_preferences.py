@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from carethread.api import actions as api_actions
+from carethread.audit import codes
 from carethread.audit.models import AuditEvent
 from carethread.notifications import actions
 from carethread.notifications.models import NotificationPreference, NotificationSettings
@@ -14,7 +15,7 @@ from carethread.notifications.models import NotificationPreference, Notification
 pytestmark = pytest.mark.django_db
 URL = "/api/me/notifications"
 NEW, ASSIGNED = actions.KIND_MESSAGE_NEW, actions.KIND_THREAD_ASSIGNED
-CHANGED = actions.PREFERENCE_CHANGED
+CHANGED = codes.NOTIFICATION_PREFERENCE_CHANGED
 
 
 def bearer(user) -> dict[str, str]:
