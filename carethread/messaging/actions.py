@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Organization, Patient, Practitioner
 from carethread.messaging import rules, triage
 from carethread.messaging.access import Viewer, viewer_for
@@ -45,11 +46,6 @@ from carethread.messaging.posting import (
     replayed,
 )
 from carethread.messaging.versions import bump_version
-
-MESSAGE_READ = "message.read"
-MESSAGE_RETRACT = "message.retract"
-THREAD_VIEW = "thread.view"
-
 
 # -- what the sending actions take ---------------------------------------------------------------
 
@@ -461,7 +457,7 @@ def record_thread_view(user: Any, thread: Thread, *, request: Any = None) -> Non
     """The audit entry for opening a thread (docs/messaging.md, "Audit": every view of a thread)."""
     with transaction.atomic():
         audit.record(
-            THREAD_VIEW, actor=user, request=request, patient=thread.patient_id, obj=thread
+            codes.THREAD_VIEW, actor=user, request=request, patient=thread.patient_id, obj=thread
         )
 
 
@@ -492,7 +488,7 @@ def mark_read(
             others = others.filter(sender_kind=Message.SenderKind.PRACTITIONER)
         receipts = others.update(first_read_at=now)
         audit.record(
-            MESSAGE_READ,
+            codes.MESSAGE_READ,
             actor=user,
             request=request,
             patient=thread.patient_id,
@@ -529,7 +525,7 @@ def retract(
             raise MessagingError("already_retracted")
         bump_version(thread)
         audit.record(
-            MESSAGE_RETRACT,
+            codes.MESSAGE_RETRACT,
             actor=user,
             request=request,
             patient=thread.patient_id,

@@ -24,14 +24,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Organization, Patient, Practitioner
 from carethread.messaging import actions, posting
 from carethread.messaging.access import Viewer, access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, Draft, Message, Thread
 
-DRAFT_SAVE = "draft.save"
-DRAFT_DELETE = "draft.delete"
 MAX_DRAFTS = 50
 MAX_LISTED = 20
 UUID_KEYS = ("pool", "organization", "on_behalf_of", "in_response_to")
@@ -254,7 +253,7 @@ def save_draft(
         row.updated_at = now
         row.save(force_insert=created)
         audit.record(
-            DRAFT_SAVE,
+            codes.DRAFT_SAVE,
             actor=user,
             request=request,
             patient=thread.patient_id if thread is not None else row.patient_id,
@@ -274,7 +273,7 @@ def delete_draft(user: Any, draft: Draft, *, request: Any = None) -> None:
         if not deleted:
             raise Http404
         audit.record(
-            DRAFT_DELETE,
+            codes.DRAFT_DELETE,
             actor=user,
             request=request,
             patient=draft.thread.patient_id if draft.thread is not None else draft.patient_id,

@@ -18,6 +18,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Membership, Organization, Patient, Practitioner
 from carethread.messaging import rules
 from carethread.messaging.access import Viewer
@@ -42,8 +43,6 @@ READING_KINDS = {
     "blood-glucose": ("value",),
     "weight": ("value",),
 }
-
-MESSAGE_SEND = "message.send"
 
 
 # -- checks shared by the sending actions ------------------------------------------------------
@@ -343,7 +342,7 @@ def _audit(
 ) -> None:
     sender = outgoing.sender
     audit.record(
-        MESSAGE_SEND,
+        codes.MESSAGE_SEND,
         actor=sender.author,
         actor_role="system" if sender.author is None else sender.side,
         request=request,

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Membership, Organization, Practitioner
 from carethread.messaging import posting, templates
 from carethread.messaging.models import (
@@ -29,8 +30,6 @@ from carethread.messaging.models import (
 from carethread.messaging.outgoing import Outgoing, Sender
 from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
-
-THREAD_ASSIGN = "thread.assign"
 
 # The idempotency keys (``Message.client_key``) of automatic messages, per thread.
 ACK_KEY = "auto-ack"
@@ -151,7 +150,7 @@ def _hand_over(thread: Thread, message: Message, delegate: Practitioner) -> None
     if assigned:
         thread.refresh_from_db(fields=["assignee", "version"])
         audit.record(
-            THREAD_ASSIGN,
+            codes.THREAD_ASSIGN,
             actor=None,
             actor_role="system",
             patient=thread.patient_id,

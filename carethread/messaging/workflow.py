@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from carethread.audit import actions as audit
+from carethread.audit import codes
 from carethread.core.models import Membership, Practitioner
 from carethread.messaging import triage
 from carethread.messaging.access import Viewer, may_see, viewer_for
@@ -24,11 +25,6 @@ from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Note, Side, Thread
 from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
-
-THREAD_CLAIM = "thread.claim"
-THREAD_ASSIGN = triage.THREAD_ASSIGN
-THREAD_STATUS = "thread.status"
-THREAD_NOTE = "thread.note"
 
 KIND_THREAD_ASSIGNED = notifications.KIND_THREAD_ASSIGNED
 MAX_NOTE = 10_000
@@ -97,7 +93,7 @@ def claim(
         triage.join(thread, user.pk, when=timezone.now())
         _refresh(thread)
         audit.record(
-            THREAD_CLAIM,
+            codes.THREAD_CLAIM,
             actor=user,
             request=request,
             patient=thread.patient_id,
@@ -157,7 +153,7 @@ def assign(
                 )
         _refresh(thread)
         audit.record(
-            THREAD_ASSIGN,
+            codes.THREAD_ASSIGN,
             actor=user,
             request=request,
             patient=thread.patient_id,
@@ -204,7 +200,7 @@ def set_status(
         bump_version(thread, **changes)
         _refresh(thread)
         audit.record(
-            THREAD_STATUS,
+            codes.THREAD_STATUS,
             actor=user,
             request=request,
             patient=thread.patient_id,
@@ -237,7 +233,7 @@ def add_note(
         bump_version(thread)
         _refresh(thread)
         audit.record(
-            THREAD_NOTE,
+            codes.THREAD_NOTE,
             actor=user,
             request=request,
             patient=thread.patient_id,
