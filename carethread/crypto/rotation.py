@@ -11,23 +11,10 @@ noticed the new key stays readable (and moves on the next run).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Protocol
 
 from carethread.crypto import actions, keyring, registry
 from carethread.crypto.models import DataKey
-
-
-class Progress(Protocol):
-    def start(self, total: int, description: str) -> None: ...
-    def advance(self, count: int) -> None: ...
-
-
-class _NoProgress:
-    def start(self, total: int, description: str) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
+from carethread.progress import NoProgress, Progress
 
 
 @dataclass
@@ -61,7 +48,7 @@ def rotate(
 ) -> RotationReport:
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     key_file = keyring.load_key_file()
     keyring.clear_cache()
     check_key_file(key_file)
@@ -79,7 +66,9 @@ def rotate(
         in_use: set[str] = set()
         moved = report.failures = report.values = 0
         total = sum(entry.count() for entry in entries)
-        progress.start(total, "re-encrypting" if number == 1 else f"checking (pass {number})")
+        advance = progress.task(
+            "re-encrypting" if number == 1 else f"checking (pass {number})", total
+        )
         for entry in entries:
             after = None
             while True:
@@ -95,7 +84,7 @@ def rotate(
                 report.reencrypted += batch.reencrypted
                 report.conflicts += batch.conflicts
                 report.failures += batch.failures  # what is still failing after the last pass
-                progress.advance(batch.scanned)
+                advance(batch.scanned)
         if not moved:
             report.retired = actions.retire_unused(in_use | {new.key_id})
             break

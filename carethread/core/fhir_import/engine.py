@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from django.utils import timezone
 
 from carethread.core.fhir_import import reader, registry
 from carethread.core.fhir_import.fhir_types import R4_RESOURCE_TYPES
-from carethread.core.fhir_import.progress import Bar, Quiet
+from carethread.core.fhir_import.progress import Steps
 from carethread.core.fhir_import.records import ImportFailed, ImportIssue, ImportSummary, Record
 from carethread.core.fhir_import.upsert import chunks
 from carethread.core.fhir_import.values import is_valid_id, reference_type
+from carethread.progress import NoProgress, shown
 
 # Business identifiers printed in error messages; others (MRN) are patient data and are not.
 PRINTABLE_IDENTIFIERS = {"NPI", "TIN"}
@@ -24,7 +26,7 @@ PRINTABLE_IDENTIFIERS = {"NPI", "TIN"}
 class Importer:
     """Holds the records of one invocation; also the context handlers write with."""
 
-    def __init__(self, names: list[str], progress: Quiet) -> None:
+    def __init__(self, names: list[str], progress: Steps) -> None:
         self.names = names
         self.progress = progress
         self.now = timezone.now()
@@ -195,24 +197,22 @@ def import_paths(paths: Iterable[Path], *, progress: bool = False) -> ImportSumm
     files, problems = reader.discover(Path(p) for p in paths)
     if problems:
         raise ImportFailed([ImportIssue(path, "", message) for path, message in problems])
-    bar = Bar() if progress else Quiet()
-    try:
-        importer = Importer([str(f) for f in files], bar)
+    with shown() if progress else nullcontext(NoProgress()) as display:
+        steps = Steps(display)
+        importer = Importer([str(f) for f in files], steps)
         importer.summary.files = len(files)
-        bar.start_reading(sum(f.stat().st_size for f in files))
+        steps.start_reading(sum(f.stat().st_size for f in files))
         for index, path in enumerate(files):
-            for item in reader.read_file(path, index, bar.read):
+            for item in reader.read_file(path, index, steps.read):
                 importer.add(item)
         return importer.finish()
-    finally:
-        bar.close()
 
 
 def import_resources(
     resources: Iterable[dict[str, Any]], *, origin: str = "<memory>"
 ) -> ImportSummary:
     """Import resources (dicts, Bundles allowed) given in memory; same rules as files."""
-    importer = Importer([origin], Quiet())
+    importer = Importer([origin], Steps())
     for number, resource in enumerate(resources, start=1):
         for item in reader.expand(resource, (0, number)):
             importer.add(item)

@@ -1,61 +1,23 @@
-"""A rich progress bar on a terminal; nothing otherwise."""
+"""The import's two steps (reading bytes, writing resources) on a ``carethread.progress``
+display: a bar on a terminal, nothing otherwise."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from carethread.progress import Advance, NoProgress, Progress
 
 
-class Quiet:
-    def start_reading(self, total_bytes: int) -> None:
-        pass
-
-    def read(self, size: int) -> None:
-        pass
-
-    def start_writing(self, total: int) -> None:
-        pass
-
-    def wrote(self, count: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+def _ignore(_n: int) -> None:
+    return None
 
 
-class Bar(Quiet):
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(file=sys.stderr),
-            transient=True,
-        )
-        self._progress.start()
-        self._task: Any = None
+class Steps:
+    def __init__(self, display: Progress | None = None) -> None:
+        self._display = display or NoProgress()
+        self.read: Advance = _ignore
+        self.wrote: Advance = _ignore
 
     def start_reading(self, total_bytes: int) -> None:
-        self._task = self._progress.add_task("reading (bytes)", total=total_bytes)
-
-    def read(self, size: int) -> None:
-        self._progress.advance(self._task, size)
+        self.read = self._display.task("reading (bytes)", total_bytes)
 
     def start_writing(self, total: int) -> None:
-        self._task = self._progress.add_task("writing (resources)", total=total)
-
-    def wrote(self, count: int) -> None:
-        self._progress.advance(self._task, count)
-
-    def close(self) -> None:
-        self._progress.stop()
+        self.wrote = self._display.task("writing (resources)", total)

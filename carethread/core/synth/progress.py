@@ -1,26 +1,10 @@
-"""Progress reporting for the generator, independent of how it is shown (rich bar or nothing)."""
+"""Progress reporting for the generator (``carethread.progress``), and a cheap ticker."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from carethread.progress import Advance, NoProgress, Progress
 
-Advance = Callable[[int], None]
-
-
-class Progress(Protocol):
-    def task(self, label: str, total: int | None) -> Advance:
-        """Start a step of ``total`` items (None: unknown); returns the function to advance it."""
-        ...
-
-
-class NoProgress:
-    def task(self, label: str, total: int | None) -> Advance:
-        return _ignore
-
-
-def _ignore(_n: int) -> None:
-    return None
+__all__ = ["Advance", "NoProgress", "Progress", "Ticker"]
 
 
 class Ticker:

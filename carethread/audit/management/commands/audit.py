@@ -11,14 +11,13 @@ is itself recorded as ``audit.report``.
 from __future__ import annotations
 
 import getpass
-import sys
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from carethread import progress
 from carethread.audit import checkpoints, codes
 from carethread.audit.actions import AuditChainError, record
 from carethread.audit.models import AuditChainHead, AuditEvent
@@ -104,7 +103,8 @@ class Command(BaseCommand):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1", returncode=2)
         try:
-            with self._progress() as advance:
+            with progress.shown() as shown:
+                advance = shown.task("verifying", self._head_seq()) if shown.enabled else None
                 result = verify_chain(chunk_size=chunk_size, progress=advance)
         except (KeyRingError, checkpoints.CheckpointFileError) as exc:
             raise CommandError(str(exc), returncode=2) from None
@@ -153,10 +153,8 @@ class Command(BaseCommand):
             return None, " (the audit.verify event could not be recorded)"
         return event, ""
 
-    def _progress(self) -> AbstractContextManager[Any]:
-        if not sys.stderr.isatty():
-            return nullcontext(None)
-        return _ProgressBar(AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True))
+    def _head_seq(self) -> int:
+        return AuditChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
 
     # report -------------------------------------------------------------------------------
 
@@ -186,29 +184,3 @@ class Command(BaseCommand):
         record_viewing(filters, rows, **operator())
         if output is not None:
             self.stderr.write(f"{rows} entries written to {output}")
-
-
-class _ProgressBar(AbstractContextManager[Any]):
-    """A rich progress bar on stderr; yields the function that advances it."""
-
-    def __init__(self, total_query: Any) -> None:
-        self.total = total_query.first() or 0
-
-    def __enter__(self) -> Any:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        self.bar = Progress(
-            "verifying",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task("verify", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.__exit__(*exc)

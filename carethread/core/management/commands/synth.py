@@ -7,17 +7,14 @@ byte-identical files. A progress bar is shown only when stderr is a terminal.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from carethread import progress
 from carethread.core.synth import build_network, default_writers, write_dataset
-from carethread.core.synth.progress import Advance, NoProgress, Progress
 
 MAX_PATIENTS = 10_000_000
 YEARS = (1900, 2100)
@@ -57,10 +54,10 @@ class Command(BaseCommand):
             raise CommandError(f"--out {out} exists and is not a directory", returncode=2)
 
         started = time.monotonic()
-        with _progress() as progress:
-            network = build_network(patients, seed, year, progress)
+        with progress.shown(keep=True) as shown:
+            network = build_network(patients, seed, year, shown)
             try:
-                counts = write_dataset(network, out, default_writers(), progress)
+                counts = write_dataset(network, out, default_writers(), shown)
             except OSError as exc:
                 raise CommandError(f"cannot write to {out}: {exc.strerror or exc}") from exc
         elapsed = time.monotonic() - started
@@ -76,34 +73,3 @@ def _integer(value: str, option: str) -> int:
         return int(value)
     except ValueError:
         raise CommandError(f"{option} must be an integer, not {value!r}", returncode=2) from None
-
-
-class _RichProgress:
-    def __init__(self, bar: Any) -> None:
-        self._bar = bar
-
-    def task(self, label: str, total: int | None) -> Advance:
-        task_id = self._bar.add_task(label, total=total)
-
-        def advance(n: int) -> None:
-            self._bar.advance(task_id, n)
-
-        return advance
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    if not sys.stderr.isatty():
-        yield NoProgress()
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        yield _RichProgress(bar)

@@ -9,46 +9,17 @@ key file that does not match the database, 1 if some value failed its integrity 
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from carethread import progress
 from carethread.audit.management.commands.audit import operator
 from carethread.crypto import actions
 from carethread.crypto.keyring import KeyRingError
 from carethread.crypto.models import DataKey
 from carethread.crypto.rotation import rotate
-
-
-class _Bar:
-    """A rich progress bar on stderr."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(file=sys.stderr),
-            transient=True,
-        )
-        self._progress.start()
-        self._task: Any = None
-
-    def start(self, total: int, description: str) -> None:
-        if self._task is not None:
-            self._progress.remove_task(self._task)
-        self._task = self._progress.add_task(description, total=total)
-
-    def advance(self, count: int) -> None:
-        self._progress.advance(self._task, count)
-
-    def close(self) -> None:
-        self._progress.stop()
 
 
 class Command(BaseCommand):
@@ -88,14 +59,10 @@ class Command(BaseCommand):
     def rotate(self, options: Any) -> None:
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1", returncode=2)
-        bar = _Bar() if sys.stderr.isatty() else None
-        try:
+        with progress.shown() as shown:
             report = rotate(
-                batch_size=options["batch_size"], new_kek=options["new_kek"], progress=bar
+                batch_size=options["batch_size"], new_kek=options["new_kek"], progress=shown
             )
-        finally:
-            if bar is not None:
-                bar.close()
         actions.record_rotation(report.counts(), **operator())
         self.stdout.write(
             f"new data key {report.new_key_id}: {report.reencrypted} of {report.values} values "

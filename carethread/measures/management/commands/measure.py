@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from carethread import progress
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.audit.management.commands.audit import operator
@@ -96,8 +97,8 @@ class Command(BaseCommand):
         if output is not None:
             check_writable(output)
 
-        with progress() as step:
-            doc = engine.compute(request, on_step=step)
+        with progress.shown(sys.stderr) as shown:
+            doc = engine.compute(request, on_step=_phases(shown))
         try:
             rendered = exports.render(doc, chosen)
         except MeasureInputError as exc:
@@ -173,26 +174,12 @@ def write_atomically(output: Path, text: str) -> None:
         raise
 
 
-@contextmanager
-def progress() -> Iterator[Callable[[str], None] | None]:
-    """On a terminal, a rich spinner on stderr naming the engine's current phase; else nothing."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _phases(shown: progress.Progress) -> Callable[[str], None] | None:
+    """The engine's phases, one line each (the total is unknown), on a terminal only."""
+    if not shown.enabled:
+        return None
 
-    bar = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    with bar:
-        task = bar.add_task("measure: starting", total=None)
+    def step(label: str) -> None:
+        shown.task(f"measure: {label}", None)
 
-        def step(label: str) -> None:
-            bar.update(task, description=f"measure: {label}")
-
-        yield step
+    return step
