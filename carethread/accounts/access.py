@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from carethread.accounts import roles
 from carethread.core.models import Organization, Patient, Representative
+
+Row = TypeVar("Row", bound=Model)
 
 
 def admin_organizations(user: Any) -> QuerySet[Organization]:
@@ -23,6 +26,23 @@ def admin_organizations(user: Any) -> QuerySet[Organization]:
         memberships__active=True,
         memberships__is_admin=True,
     ).distinct()
+
+
+def one_of(rows: QuerySet[Row], row_uuid: Any) -> Row:
+    """The row of ``rows`` (what the caller may reach) with ``row_uuid``; ``Http404`` for any
+    other, missing, forbidden and malformed alike."""
+    try:
+        row = rows.filter(uuid=row_uuid).first()
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+    if row is None:
+        raise Http404
+    return row
+
+
+def access_admin_organization(user: Any, org_uuid: UUID | str) -> Organization:
+    """One organisation ``user`` administers, by UUID; ``Http404`` for any other."""
+    return one_of(admin_organizations(user), org_uuid)
 
 
 def require_practice_admin(user: Any) -> QuerySet[Organization]:
@@ -55,23 +75,12 @@ def patients_for_admin(user: Any) -> QuerySet[Patient]:
 
 
 def patient_for_admin(user: Any, patient_uuid: Any) -> Patient:
-    patient = patients_for_admin(user).filter(uuid=patient_uuid).first()
-    if patient is None:
-        raise Http404
-    return patient
+    return one_of(patients_for_admin(user), patient_uuid)
 
 
 def representative_for_admin(user: Any, representative_uuid: Any) -> Representative:
-    rep = (
-        Representative.objects.filter(
-            uuid=representative_uuid, patient__in=patients_for_admin(user)
-        )
-        .select_related("patient", "user")
-        .first()
-    )
-    if rep is None:
-        raise Http404
-    return rep
+    rows = Representative.objects.filter(patient__in=patients_for_admin(user))
+    return one_of(rows.select_related("patient", "user"), representative_uuid)
 
 
 def own_representatives(user: Any) -> QuerySet[Representative]:
@@ -91,10 +100,4 @@ def own_representatives(user: Any) -> QuerySet[Representative]:
 
 def own_representative(user: Any, representative_uuid: Any) -> Representative:
     """One of ``own_representatives``, else ``Http404`` (the same for missing and forbidden)."""
-    try:
-        rep = own_representatives(user).filter(uuid=representative_uuid).first()
-    except (ValueError, ValidationError) as exc:
-        raise Http404 from exc
-    if rep is None:
-        raise Http404
-    return rep
+    return one_of(own_representatives(user), representative_uuid)

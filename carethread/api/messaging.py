@@ -7,7 +7,9 @@ client sends are resolved by ``drafts``' addressing functions, which give the sa
 row that does not exist as for one the caller may not use.
 
 Headers: ``Idempotency-Key`` (sending: a replay answers 200 with the message first sent instead
-of 201) and ``If-Match: <version>`` (replying, saving a draft: 409 ``stale`` when it changed).
+of 201) and ``If-Match: <version>`` (replying, saving a draft: 409 ``stale`` when it changed;
+read by ``preconditions``, as for the triage routes). Reads the web pages make too are
+in ``messaging.queries``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.utils import timezone
 from ninja import File, Header, Query, Router, Status, UploadedFile
 
 from carethread.api import messaging_schemas as shapes
+from carethread.api import preconditions
 from carethread.api.messaging_schemas import (
     AttachmentOut,
     DraftIn,
@@ -39,8 +42,8 @@ from carethread.api.messaging_schemas import (
     ThreadViewOut,
 )
 from carethread.api.schemas import REFUSED, Error, Invalid, Refusal
-from carethread.core.models import Membership, Organization
-from carethread.messaging import actions, attachments, drafts, queries, rules
+from carethread.core.models import Membership
+from carethread.messaging import actions, attachments, drafts, queries
 from carethread.messaging.access import Viewer, access_attachment, access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Attachment, Message, Side, Thread, ThreadMember
@@ -49,7 +52,6 @@ router = Router(tags=["messaging"])
 
 SENT: dict[int, Any] = {200: SentOut, 201: SentOut, 429: Refusal, **REFUSED}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
-VERSION = re.compile(r'^(?:W/)?(?:"(\d{1,9})"|(\d{1,9}))$')
 BINARY = {
     "responses": {
         200: {
@@ -73,15 +75,6 @@ def _client_key(value: str | None) -> str | None:
     if not IDEMPOTENCY_KEY.match(value):
         raise MessagingError("bad_request", "Idempotency-Key: 1 to 64 printable characters.")
     return value
-
-
-def _expected_version(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    match = VERSION.match(value.strip())
-    if match is None:
-        raise MessagingError("bad_request", "If-Match: the version number of the conversation.")
-    return int(match.group(1) or match.group(2))
 
 
 def _readings(readings: list[ReadingIn]) -> list[dict[str, Any]] | None:
@@ -260,7 +253,7 @@ def reply(
     thread_uuid: UUID,
     payload: ReplyIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-    if_match: str | None = Header(None, alias="If-Match"),
+    if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
     user = _user(request)
     thread, viewer = access_thread(user, thread_uuid)
@@ -273,7 +266,7 @@ def reply(
         attachments=payload.attachments,
         readings=_readings(payload.readings),
         client_key=_client_key(idempotency_key),
-        expected_version=_expected_version(if_match),
+        expected_version=preconditions.expected_version(if_match),
         request=request,
         viewer=viewer,
     )
@@ -303,7 +296,7 @@ def retract(request: HttpRequest, message_uuid: UUID) -> Any:
     if thread_uuid is None:
         raise Http404
     thread, viewer = access_thread(user, thread_uuid)
-    message = Message.objects.get(uuid=message_uuid, thread=thread)
+    message = queries.message_in(thread, message_uuid)
     message.thread = thread
     message = actions.retract(user, message, request=request, viewer=viewer)
     message.thread = thread
@@ -376,8 +369,7 @@ def recipients(request: HttpRequest, patient: UUID) -> Any:
         raise Http404 from None
     own = viewer.patient is not None and viewer.patient.pk == row.pk
     if own or row.pk in viewer.representing:
-        memberships = rules.established_memberships(row)
-        pools = rules.pools_for_patient(row)
+        memberships, pools = queries.patient_recipients(row)
         return {
             "practitioners": shapes.recipient_rows(
                 (m.practitioner, m.practitioner.display_name, m.organization) for m in memberships
@@ -385,11 +377,7 @@ def recipients(request: HttpRequest, patient: UUID) -> Any:
             "pools": shapes.recipient_rows((p, p.name, p.organization) for p in pools),
         }
     assert viewer.practitioner is not None
-    organizations = [
-        org
-        for org in Organization.objects.filter(pk__in=list(viewer.memberships))
-        if rules.is_patient_of(row, org)
-    ]
+    organizations = queries.patient_organizations(viewer, row)
     colleagues = (
         Membership.objects.filter(
             organization__in=organizations, active=True, practitioner__active=True
@@ -442,7 +430,7 @@ def update_draft(
     request: HttpRequest,
     draft_uuid: UUID,
     payload: DraftIn,
-    if_match: str | None = Header(None, alias="If-Match"),
+    if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
     user = _user(request)
     draft = drafts.get_draft(user, draft_uuid)
@@ -450,7 +438,7 @@ def update_draft(
         user,
         draft=draft,
         **_draft_args(user, payload),
-        expected_version=_expected_version(if_match),
+        expected_version=preconditions.expected_version(if_match),
         request=request,
     )
     return shapes.draft_out(draft)

@@ -1,13 +1,13 @@
 """REST routes of the triage workflow: claim, assign, status, notes, templates, practice
 settings, out-of-office and outreach.
 
-Threads are looked up only through the access gate (``access_thread``), and only for callers on
-the practice side: a patient, a representative or a practice user who may not see the thread
-gets the same 404 as for a thread that does not exist. Practice settings answer 404 to anyone
-but the practice's administrators. A refused action raises ``MessagingError``, which the API's
-handler (``api/errors.py``) answers with ``{"detail", "code"}`` and its status (409 for
-``stale`` / ``already_claimed``). The three state changes take the version the caller last saw
-in ``If-Match`` and answer with the new one in ``ETag``.
+Threads are looked up only through the practice side's access gate (``access_practice_thread``):
+a patient, a representative or a practice user who may not see the thread gets the same 404 as
+for a thread that does not exist. Practice settings answer 404 to anyone but the practice's
+administrators (``access_admin_organization``). A refused action raises ``MessagingError``,
+which the API's handler (``api/errors.py``) answers with ``{"detail", "code"}`` and its status
+(409 for ``stale`` / ``already_claimed``). The three state changes take the version the caller
+last saw in ``If-Match`` (read by ``preconditions``) and answer with the new one in ``ETag``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from ninja import Header, Router, Status
+from ninja import Router, Status
 
 from carethread.accounts import roles
-from carethread.accounts.access import admin_organizations
+from carethread.accounts.access import access_admin_organization, admin_organizations
+from carethread.api import preconditions
 from carethread.api.schemas import REFUSED, Error, Invalid
 from carethread.api.triage_schemas import (
     AssignIn,
@@ -45,9 +46,9 @@ from carethread.api.triage_schemas import (
 from carethread.core.models import CareTeamPool, Organization, Practitioner
 from carethread.messaging import outreach as outreach_actions
 from carethread.messaging import practice_settings, templates, workflow
-from carethread.messaging.access import Viewer, access_thread, viewer_for
+from carethread.messaging.access import Viewer, access_practice_thread, viewer_for
 from carethread.messaging.errors import MessagingError
-from carethread.messaging.models import OutOfOffice, RoutingRule, Side, Template, Thread
+from carethread.messaging.models import OutOfOffice, RoutingRule, Template, Thread
 
 router = Router(tags=["triage"])
 
@@ -59,21 +60,6 @@ def caller(request: HttpRequest) -> Any:
 # -- lookups -------------------------------------------------------------------------------------
 
 
-def practice_thread(request: HttpRequest, thread_uuid: UUID) -> tuple[Thread, Viewer]:
-    """The thread, for a caller on its practice side; 404 for everyone else."""
-    thread, viewer = access_thread(caller(request), thread_uuid)
-    if viewer.side_for(thread) != Side.PRACTICE:
-        raise Http404
-    return thread, viewer
-
-
-def admin_organization(request: HttpRequest, org_uuid: UUID) -> Organization:
-    organization = admin_organizations(caller(request)).filter(uuid=org_uuid).first()
-    if organization is None:
-        raise Http404
-    return organization
-
-
 def member_organization(viewer: Viewer, org_uuid: UUID) -> Organization:
     organization = Organization.objects.filter(
         uuid=org_uuid, pk__in=list(viewer.memberships)
@@ -81,19 +67,6 @@ def member_organization(viewer: Viewer, org_uuid: UUID) -> Organization:
     if viewer.practitioner is None or organization is None:
         raise Http404
     return organization
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version in ``If-Match`` (``3``, ``"3"`` or ``W/"3"``); ``None`` when absent or ``*``."""
-    if if_match is None:
-        return None
-    value = if_match.strip()
-    if value in ("", "*"):
-        return None
-    value = value.removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
-        raise MessagingError("bad_request", "If-Match must hold the conversation's version.")
-    return int(value)
 
 
 def practitioner_by_uuid(uuid: UUID | None, code: str) -> Practitioner | None:
@@ -188,10 +161,10 @@ def absence_out(absence: OutOfOffice) -> dict[str, Any]:
     summary="Claim a thread (become its assignee when nobody is)",
 )
 def claim_thread(
-    request: HttpRequest, thread_uuid: UUID, if_match: str | None = Header(None, alias="If-Match")
+    request: HttpRequest, thread_uuid: UUID, if_match: str | None = preconditions.if_match_header()
 ) -> Any:
-    thread, viewer = practice_thread(request, thread_uuid)
-    version = expected_version(if_match)
+    thread, viewer = access_practice_thread(caller(request), thread_uuid)
+    version = preconditions.expected_version(if_match)
     workflow.claim(
         caller(request), thread, expected_version=version, request=request, viewer=viewer
     )
@@ -208,10 +181,10 @@ def assign_thread(
     request: HttpRequest,
     thread_uuid: UUID,
     payload: AssignIn,
-    if_match: str | None = Header(None, alias="If-Match"),
+    if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
-    thread, viewer = practice_thread(request, thread_uuid)
-    version = expected_version(if_match)
+    thread, viewer = access_practice_thread(caller(request), thread_uuid)
+    version = preconditions.expected_version(if_match)
     assignee = practitioner_by_uuid(payload.assignee, "bad_assignee")
     workflow.assign(
         caller(request), thread, assignee, expected_version=version, request=request, viewer=viewer
@@ -229,10 +202,10 @@ def thread_status(
     request: HttpRequest,
     thread_uuid: UUID,
     payload: StatusIn,
-    if_match: str | None = Header(None, alias="If-Match"),
+    if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
-    thread, viewer = practice_thread(request, thread_uuid)
-    version = expected_version(if_match)
+    thread, viewer = access_practice_thread(caller(request), thread_uuid)
+    version = preconditions.expected_version(if_match)
     workflow.set_status(
         caller(request),
         thread,
@@ -251,7 +224,7 @@ def thread_status(
     summary="Add an internal note (practice users only)",
 )
 def add_note(request: HttpRequest, thread_uuid: UUID, payload: NoteIn) -> Any:
-    thread, viewer = practice_thread(request, thread_uuid)
+    thread, viewer = access_practice_thread(caller(request), thread_uuid)
     note = workflow.add_note(caller(request), thread, payload.body, request=request, viewer=viewer)
     return Status(
         201,
@@ -295,7 +268,7 @@ def list_templates(
     summary="Create a template (practice administrators)",
 )
 def create_template(request: HttpRequest, payload: TemplateIn) -> Any:
-    organization = admin_organization(request, payload.organization)
+    organization = access_admin_organization(caller(request), payload.organization)
     template = practice_settings.create_template(
         caller(request),
         organization,
@@ -336,7 +309,7 @@ def update_template(request: HttpRequest, template_uuid: UUID, payload: Template
     summary="A template filled in for a thread",
 )
 def render_template(request: HttpRequest, template_uuid: UUID, thread: UUID) -> Any:
-    row, _viewer = practice_thread(request, thread)
+    row, _viewer = access_practice_thread(caller(request), thread)
     template = Template.objects.filter(
         uuid=template_uuid, organization_id=row.organization_id, active=True
     ).first()
@@ -355,7 +328,7 @@ def render_template(request: HttpRequest, template_uuid: UUID, thread: UUID) -> 
     summary="A practice's messaging settings (practice administrators)",
 )
 def get_practice_settings(request: HttpRequest, org_uuid: UUID) -> Any:
-    return settings_out(admin_organization(request, org_uuid))
+    return settings_out(access_admin_organization(caller(request), org_uuid))
 
 
 @router.put(
@@ -364,7 +337,7 @@ def get_practice_settings(request: HttpRequest, org_uuid: UUID) -> Any:
     summary="Change a practice's messaging settings (only the fields sent)",
 )
 def put_practice_settings(request: HttpRequest, org_uuid: UUID, payload: PracticeSettingsIn) -> Any:
-    organization = admin_organization(request, org_uuid)
+    organization = access_admin_organization(caller(request), org_uuid)
     practice_settings.update_practice_settings(
         caller(request), organization, request=request, **payload.model_dump(exclude_unset=True)
     )
@@ -379,7 +352,7 @@ def put_practice_settings(request: HttpRequest, org_uuid: UUID, payload: Practic
 def put_routing_rule(
     request: HttpRequest, org_uuid: UUID, category: str, payload: RoutingIn
 ) -> Any:
-    organization = admin_organization(request, org_uuid)
+    organization = access_admin_organization(caller(request), org_uuid)
     pool = CareTeamPool.objects.filter(uuid=payload.pool, organization=organization).first()
     if pool is None:
         raise MessagingError("bad_pool")
@@ -395,7 +368,7 @@ def put_routing_rule(
     summary="Remove the routing rule of a category",
 )
 def delete_routing_rule(request: HttpRequest, org_uuid: UUID, category: str) -> Any:
-    organization = admin_organization(request, org_uuid)
+    organization = access_admin_organization(caller(request), org_uuid)
     practice_settings.delete_routing_rule(caller(request), organization, category, request=request)
     return HttpResponse(status=204)
 

@@ -1,11 +1,15 @@
 """Who may see which thread: the one gate every lookup goes through.
 
 ``access_thread(user, uuid)`` returns the thread and the caller's ``Viewer``, or raises the same
-``Http404`` for "does not exist" and "not allowed". The rule is one filter,
-``thread_rights_q(viewer)``: the gate looks a thread up through it, and every list, box, search
-filter and unread count applies it too (``visible_threads`` for a queryset of threads, the
-``prefix`` argument from the caller's inbox rows), so nothing is listed that the gate would not
-open. An inbox row (``ThreadMember``) records taking part; it grants nothing by itself.
+``Http404`` for "does not exist" and "not allowed"; ``access_practice_thread`` is the same gate
+for the practice's own controls (the caller must be on the thread's practice side), and
+``on_practice_side(viewer, thread)`` the question it asks, for actions handed a loaded thread.
+
+The rule is one filter, ``thread_rights_q(viewer)``: the gate looks a thread up through it, and
+every list, box, search filter and unread count applies it too (``visible_threads`` for a
+queryset of threads, the ``prefix`` argument from the caller's inbox rows), so nothing is listed
+that the gate would not open. An inbox row (``ThreadMember``) records taking part; it grants
+nothing by itself.
 
 The rule (docs/messaging.md, "Who may read what"):
 
@@ -241,6 +245,27 @@ def access_thread(
         raise Http404 from exc
     remember_practice_side(viewer, thread, getattr(thread, "viewer_practice_side", None))
     thread.__dict__[_OPENED_MEMO] = viewer
+    return thread, viewer
+
+
+def on_practice_side(viewer: Viewer, thread: Thread) -> bool:
+    """Whether the viewer acts for the practice in ``thread``: they may open it and hold practice
+    rights on it (a thread the gate has just opened for this viewer costs no query)."""
+    return (
+        viewer.practitioner is not None
+        and viewer.side_for(thread) == Side.PRACTICE
+        and may_see(viewer, thread)
+    )
+
+
+def access_practice_thread(
+    user: Any, thread_uuid: UUID | str, *, viewer: Viewer | None = None
+) -> tuple[Thread, Viewer]:
+    """``access_thread`` for the practice's own controls (triage, notes, templates): the thread
+    when the caller is on its practice side, else the same ``Http404`` as for a missing one."""
+    thread, viewer = access_thread(user, thread_uuid, viewer=viewer)
+    if not on_practice_side(viewer, thread):
+        raise Http404
     return thread, viewer
 
 

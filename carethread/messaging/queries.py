@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
+from carethread.core.models import CareTeamPool, Membership, Organization, Patient
+from carethread.messaging import rules
 from carethread.messaging.access import (
     Viewer,
     remember_practice_side,
@@ -300,3 +304,42 @@ def reply_state(
         if now > thread.last_message_at + window:
             return False, "reply_window_closed"
     return True, None
+
+
+# -- composing and acting on one message ----------------------------------------------------------
+
+
+def message_in(thread: Thread, message_uuid: UUID | str) -> Message:
+    """A message of ``thread`` (opened by the gate) by UUID; ``Http404`` for any other, a
+    malformed UUID included."""
+    try:
+        message = (
+            Message.objects.select_related("thread__organization")
+            .filter(thread=thread, uuid=message_uuid)
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+    if message is None:
+        raise Http404
+    return message
+
+
+def patient_recipients(patient: Patient) -> tuple[list[Membership], list[CareTeamPool]]:
+    """Whom the patient side may write to about ``patient``: the memberships of clinicians who
+    saw them (``rules.established_memberships``) and their practices' active pools, by practice
+    name and pool name."""
+    pools = sorted(
+        rules.pools_for_patient(patient), key=lambda p: (p.organization.name, p.name, p.pk)
+    )
+    return rules.established_memberships(patient), pools
+
+
+def patient_organizations(viewer: Viewer, patient: Patient) -> list[Organization]:
+    """The viewer's organisations ``patient`` belongs to (where the practice side may write to
+    them from), by name."""
+    return [
+        org
+        for org in Organization.objects.filter(pk__in=list(viewer.memberships)).order_by("name")
+        if rules.is_patient_of(patient, org)
+    ]

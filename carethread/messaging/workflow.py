@@ -20,9 +20,9 @@ from carethread.audit import actions as audit
 from carethread.audit import codes
 from carethread.core.models import Membership, Practitioner
 from carethread.messaging import triage
-from carethread.messaging.access import Viewer, may_see, viewer_for
+from carethread.messaging.access import Viewer, on_practice_side, viewer_for
 from carethread.messaging.errors import MessagingError
-from carethread.messaging.models import Note, Side, Thread
+from carethread.messaging.models import Note, Thread
 from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
 
@@ -33,9 +33,7 @@ MAX_NOTE = 10_000
 def practice_viewer(user: Any, thread: Thread, viewer: Viewer | None = None) -> Viewer:
     """The caller's ``Viewer`` when they act for the practice in ``thread``, else refused."""
     viewer = viewer or viewer_for(user)
-    if viewer.practitioner is None or viewer.side_for(thread) != Side.PRACTICE:
-        raise MessagingError("not_allowed")
-    if not may_see(viewer, thread):
+    if not on_practice_side(viewer, thread):
         raise MessagingError("not_allowed")
     return viewer
 

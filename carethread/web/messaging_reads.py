@@ -1,6 +1,8 @@
 """Reads the messaging pages need besides the inbox and thread queries: whom the signed-in user
 writes for, which patients a practice user may open, the compose form's choices and the
 practice's response-time wording. Lookups by id give ``Http404`` for missing and forbidden alike.
+Reads the REST API makes too (a message of a thread, a patient's recipients and organisations)
+are in ``messaging.queries``; this module shapes them for the forms.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest
 
 from carethread.core.models import CareTeamPool, Membership, Organization, Patient, Practitioner
-from carethread.messaging import rules
+from carethread.messaging import queries, rules
 from carethread.messaging.access import Viewer, viewer_for
-from carethread.messaging.models import Attachment, Message, Thread
+from carethread.messaging.models import Attachment
+
+# Reads the pages share with the API live in ``messaging.queries``.
+from carethread.messaging.queries import message_in as message_in
+from carethread.messaging.queries import patient_organizations as patient_organizations
 
 READING_LABELS = {
     "blood-pressure": "Blood pressure",
@@ -130,10 +136,8 @@ class Recipients:
 
 
 def recipients_for(patient: Patient) -> Recipients:
-    pools = sorted(
-        rules.pools_for_patient(patient), key=lambda p: (p.organization.name, p.name, p.pk)
-    )
-    return Recipients(clinicians=rules.established_memberships(patient), pools=pools)
+    clinicians, pools = queries.patient_recipients(patient)
+    return Recipients(clinicians=clinicians, pools=pools)
 
 
 def hours_text(hours: int) -> str:
@@ -176,15 +180,6 @@ def practice_patient(viewer: Viewer, patient_uuid: Any) -> Patient:
 
 def patient_by_mrn(viewer: Viewer, mrn: str) -> Patient | None:
     return practice_patients(viewer).filter(mrn=mrn.strip()).first()
-
-
-def patient_organizations(viewer: Viewer, patient: Patient) -> list[Organization]:
-    """The viewer's organisations the patient belongs to (where a message may be sent from)."""
-    return [
-        org
-        for org in Organization.objects.filter(pk__in=list(viewer.memberships)).order_by("name")
-        if rules.is_patient_of(patient, org)
-    ]
 
 
 def colleague_choices(viewer: Viewer, organizations: list[Organization]) -> list[tuple[str, str]]:
@@ -248,17 +243,6 @@ def viewer_pools(viewer: Viewer) -> list[CareTeamPool]:
 
 
 # -- the thread page -----------------------------------------------------------------------------
-
-
-def message_in(thread: Thread, message_uuid: Any) -> Message:
-    message = (
-        Message.objects.select_related("thread__organization")
-        .filter(thread=thread, uuid=parse_uuid(message_uuid))
-        .first()
-    )
-    if message is None:
-        raise Http404
-    return message
 
 
 def _number(value: Any) -> str:

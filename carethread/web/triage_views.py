@@ -15,24 +15,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from carethread.messaging import queries
-from carethread.messaging.access import Viewer
+from carethread.messaging.access import Viewer, access_practice_thread
 from carethread.messaging.errors import MessagingError
-from carethread.messaging.models import Side, Thread
+from carethread.messaging.models import Thread
 from carethread.web import messaging_reads as reads
 from carethread.web.messaging_forms import AssignForm, NoteForm, StatusForm, VersionForm
-from carethread.web.messaging_pages import (
-    panel_context,
-    signed_in_never_cached,
-    thread_for,
-    thread_page,
-)
+from carethread.web.messaging_pages import panel_context, signed_in_never_cached, thread_page
 
 
 def _practice_thread(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
-    found, viewer = thread_for(request, thread_uuid)
-    if viewer.side_for(found) != Side.PRACTICE:
-        raise Http404
-    return found, viewer
+    """The practice-side gate, with the request's ``Viewer``."""
+    return access_practice_thread(request.user, thread_uuid, viewer=reads.viewer_of(request))
 
 
 def _version(request: HttpRequest) -> int | None:
