@@ -7,15 +7,16 @@ Only practice administrators see measure reports, and only for organisations the
 * ``require_admin(user)`` — the same, or ``Refused(403, NOT_AN_ADMIN)``; checked before any input
   is read, so a non-administrator learns nothing about the input rules;
 * ``scoped(request, administered)`` — the request with its TIN settled: a TIN the user does not
-  administer is refused (403), and without a TIN the report covers the user's practice when they
-  administer exactly one (else ``Refused(400, CHOOSE_A_TIN)``);
+  administer is refused (403, ``administered_practice``), and without a TIN the report covers
+  the user's practice when they administer exactly one (else ``Refused(400, CHOOSE_A_TIN)``);
 * ``check_patient_lists(request, doc, administered)`` — at level ``ep`` a row spans every
   organisation its clinician belongs to or saw patients at in the period, so a patient list there
   needs the user to administer all of them (else ``Refused(403, SPANS_OTHER_PRACTICES)``).
 
-``Refused`` carries the HTTP status the API answers and a message safe to show. The web pages
-turn the refusals that would tell an outsider something (not an administrator, not their TIN)
-into their usual 404.
+The organisations come from ``accounts.access.admin_organizations``, the one definition of a
+practice administrator. ``Refused`` carries the HTTP status the API answers and a message safe to
+show. The web pages turn the refusals that would tell an outsider something (403: not an
+administrator, not their TIN) into their usual 404.
 """
 
 from __future__ import annotations
@@ -75,9 +76,17 @@ def scoped(request: MeasureRequest, orgs: dict[str, Organization]) -> MeasureReq
         if len(orgs) != 1:
             raise Refused(400, CHOOSE_A_TIN)
         return dataclasses.replace(request, tin=next(iter(orgs)))
-    if request.tin not in orgs:
-        raise Refused(403, not_their_practice(request.tin))
+    administered_practice(orgs, request.tin)
     return request
+
+
+def administered_practice(orgs: dict[str, Organization], tin: str) -> Organization:
+    """The practice with TIN ``tin`` among ``orgs`` (what the caller administers), else
+    ``Refused(403)``."""
+    organization = orgs.get(tin)
+    if organization is None:
+        raise Refused(403, not_their_practice(tin))
+    return organization
 
 
 def check_patient_lists(

@@ -10,6 +10,8 @@ input goes on the form. ``OutreachForm`` is the "message these patients" form.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -193,22 +195,33 @@ def api_url(measure: MeasureRequest, *, format: str = "json", patients: bool = F
 # -- the gate ------------------------------------------------------------------------------------
 
 
+@contextmanager
+def outsiders_404() -> Iterator[None]:
+    """The measure gate's 403 refusals (not an administrator, not their practice) as the house's
+    404; other refusals go on."""
+    try:
+        yield
+    except access.Refused as refused:
+        if refused.status == 403:
+            raise Http404 from None
+        raise
+
+
 def admin_orgs(request: HttpRequest) -> dict[str, Organization]:
     """The practices the user administers; the house's 404 for anyone else."""
-    try:
+    with outsiders_404():
         return access.require_admin(request.user)
-    except access.Refused:
-        raise Http404 from None
 
 
 def read_query(
     data: QueryDict, orgs: dict[str, Organization]
 ) -> tuple[ReportForm, ReportQuery | None]:
     """The report form over ``data``; a practice the user does not administer is a 404."""
-    for key in ("tin", "row_tin"):
-        tin = data.get(key)
-        if tin and tin not in orgs:
-            raise Http404
+    with outsiders_404():
+        for key in ("tin", "row_tin"):
+            tin = data.get(key)
+            if tin:
+                access.administered_practice(orgs, tin)
     form = ReportForm(data, orgs=orgs)
     if not form.is_valid():
         return form, None
@@ -226,12 +239,11 @@ def checked(
 ) -> MeasureRequest | None:
     """The request scoped to the user's practices; input errors go on the form."""
     try:
-        return access.scoped(query.measure(tin=tin, npi=npi, patients=patients), orgs)
+        with outsiders_404():
+            return access.scoped(query.measure(tin=tin, npi=npi, patients=patients), orgs)
     except MeasureInputError as exc:
         form.add_error(None, str(exc))
     except access.Refused as refused:
-        if refused.status == 403:
-            raise Http404 from None
         form.add_error("tin", refused.message)
     return None
 
