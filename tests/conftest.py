@@ -59,6 +59,30 @@ def thread(world):
     return patient_question(world).thread
 
 
+@pytest.fixture
+def org(db):
+    """Riverside (TIN 271234567), without anyone in it (support/people.py)."""
+    from support.people import riverside
+
+    return riverside()
+
+
+@pytest.fixture
+def clinician_user(org):
+    """A practice user of ``org`` who is not an admin (MFA already set up)."""
+    from support.people import practice_user
+
+    return practice_user(org, "clinician@riverside.example.org")
+
+
+@pytest.fixture
+def new_clinician(org):
+    """A practice user of ``org`` who has not set up MFA yet."""
+    from support.people import practice_user
+
+    return practice_user(org, "new@riverside.example.org", mfa=False)
+
+
 class _CollectingHandler:
     """aiosmtpd handler that keeps every message it receives."""
 

@@ -11,17 +11,12 @@ import pytest
 # The helpers module sits next to this file; tests import it by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from accounts_helpers import DOB, PASSWORD
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from accounts_helpers import PASSWORD
 from django.test import Client
+from support.people import maria_lopez, practice_user
 
 from carethread.accounts import actions
-from carethread.core.models import Membership, Organization, Patient, Practitioner, Representative
-
-
-@pytest.fixture
-def org(db):
-    return Organization.objects.create(tin="271234567", name="Riverside Family Medicine")
+from carethread.core.models import Organization, Patient, Representative
 
 
 @pytest.fixture
@@ -29,50 +24,19 @@ def other_org(db):
     return Organization.objects.create(tin="271234568", name="Lakeside Pediatrics")
 
 
-def _practice_user(org, email, *, admin=False, mfa=True):
-    practitioner = Practitioner.objects.create(family_name="Rivera", given_name="Ana", email=email)
-    membership = Membership.objects.create(
-        practitioner=practitioner, organization=org, role="clinician", is_admin=admin
-    )
-    user = actions.create_user(email, PASSWORD, practitioner=practitioner)
-    if mfa:
-        TOTP.activate(user, generate_totp_secret())
-    user.membership = membership
-    return user
-
-
 @pytest.fixture
 def admin_user(org):
-    return _practice_user(org, "admin@riverside.example.org", admin=True)
-
-
-@pytest.fixture
-def clinician(org):
-    """A practice user of ``org`` who is not an admin (MFA already set up)."""
-    return _practice_user(org, "clinician@riverside.example.org")
-
-
-@pytest.fixture
-def new_clinician(org):
-    """A practice user who has not set up MFA yet."""
-    return _practice_user(org, "new@riverside.example.org", mfa=False)
+    return practice_user(org, "admin@riverside.example.org", admin=True)
 
 
 @pytest.fixture
 def other_admin(other_org):
-    return _practice_user(other_org, "admin@lakeside.example.org", admin=True)
+    return practice_user(other_org, "admin@lakeside.example.org", admin=True)
 
 
 @pytest.fixture
 def patient(org):
-    return Patient.objects.create(
-        mrn="RFM-1001",
-        family_name="Lopez",
-        given_name="Maria",
-        birth_date=DOB,
-        email="maria.lopez@example.com",
-        managing_organization=org,
-    )
+    return maria_lopez(org)
 
 
 @pytest.fixture

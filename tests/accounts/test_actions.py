@@ -194,8 +194,8 @@ def test_block_and_unblock_are_audited(patient_user, admin_user, patient):
         actions.block_portal_access(patient_user, actor=admin_user, reason_code="because I said so")
 
 
-def test_set_practice_admin_is_a_privilege_change(clinician, admin_user):
-    membership = clinician.membership
+def test_set_practice_admin_is_a_privilege_change(clinician_user, admin_user):
+    membership = clinician_user.membership
     actions.set_practice_admin(membership, True, actor=admin_user)
     membership.refresh_from_db()
     assert membership.is_admin

@@ -55,15 +55,15 @@ def test_practice_user_is_taken_through_totp_enrolment(
     assert last_event("mfa.recovery_codes_generated").actor_id == new_clinician.pk
 
 
-def test_practice_user_with_mfa_needs_the_code_at_sign_in(client, clinician):
-    response = login(client, clinician.email)
+def test_practice_user_with_mfa_needs_the_code_at_sign_in(client, clinician_user):
+    response = login(client, clinician_user.email)
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
     # Not signed in until the code is given.
     assert client.get("/")["Location"].startswith("/accounts/login/")
     bad = client.post("/accounts/2fa/authenticate/", {"code": "123456"})
     assert bad.status_code == 200
     failure = last_event("auth.login_failed")
-    assert failure.actor_id == clinician.pk and failure.details == {"reason": "mfa_code"}
+    assert failure.actor_id == clinician_user.pk and failure.details == {"reason": "mfa_code"}
 
 
 def test_failed_sign_in_is_audited_without_the_typed_email(client, patient_user):
@@ -112,9 +112,9 @@ def test_throttled_per_address(client, patient_user):
     assert ok.status_code == 302
 
 
-def test_idle_time_out_signs_out_audits_and_resumes(client, clinician, settings):
+def test_idle_time_out_signs_out_audits_and_resumes(client, clinician_user, settings):
     settings.CARETHREAD_PRACTICE_IDLE_SECONDS = 15 * 60
-    client.force_login(clinician)
+    client.force_login(clinician_user)
     assert client.get("/").status_code == 200
     session = client.session
     session[LAST_ACTIVITY_KEY] -= 15 * 60 + 1
@@ -124,7 +124,7 @@ def test_idle_time_out_signs_out_audits_and_resumes(client, clinician, settings)
     assert response["Location"] == "/accounts/login/?next=%2Faccounts%2F2fa%2F%3Ftab%3D1"
     assert "_auth_user_id" not in client.session
     event = last_event("auth.timeout")
-    assert event.actor_id == clinician.pk and event.details == {"idle_limit_seconds": 900}
+    assert event.actor_id == clinician_user.pk and event.details == {"idle_limit_seconds": 900}
     assert last_event("auth.logout") is None
     page = client.get(response["Location"])
     assert b"inactivity" in page.content

@@ -32,15 +32,15 @@ def behind_proxy(settings):
     settings.CARETHREAD_TRUSTED_PROXIES = parse_trusted_proxies(PROXY)
 
 
-def test_a_stranger_cannot_lock_a_clinician_out_from_another_address(clinician):
+def test_a_stranger_cannot_lock_a_clinician_out_from_another_address(clinician_user):
     stranger = Client()
     for _ in range(12):
-        login(stranger, clinician.email, "guessing-123", REMOTE_ADDR=STRANGER)
+        login(stranger, clinician_user.email, "guessing-123", REMOTE_ADDR=STRANGER)
     # The stranger's own address is throttled, even with the right password ...
-    refused = login(Client(), clinician.email, PASSWORD, REMOTE_ADDR=STRANGER)
+    refused = login(Client(), clinician_user.email, PASSWORD, REMOTE_ADDR=STRANGER)
     assert THROTTLED in refused.content.decode()
     # ... while the clinician, elsewhere, signs in.
-    response = login(Client(), clinician.email, PASSWORD, REMOTE_ADDR=CLINICIAN_HOME)
+    response = login(Client(), clinician_user.email, PASSWORD, REMOTE_ADDR=CLINICIAN_HOME)
     assert signs_in(response)
     assert response["Location"] == "/accounts/2fa/authenticate/"
 

@@ -86,12 +86,12 @@ def test_enrol_pages_need_csrf(csrf_client, patient):
 
 
 def test_portal_access_page_for_the_admin_only(
-    client, admin_user, clinician, patient_user, other_admin, patient
+    client, admin_user, clinician_user, patient_user, other_admin, patient
 ):
     client.force_login(admin_user)
     page = client.get("/practice/portal-access")
     assert page.status_code == 200 and patient.mrn.encode() in page.content
-    for outsider in (clinician, patient_user):
+    for outsider in (clinician_user, patient_user):
         other = Client()
         other.force_login(outsider)
         assert other.get("/practice/portal-access").status_code == 404
@@ -132,8 +132,10 @@ def test_admin_blocks_a_representative(client, admin_user, representative):
     assert rep_user.is_blocked
 
 
-def test_others_cannot_block(client, clinician, other_admin, patient_user, patient, csrf_client):
-    for outsider in (clinician, other_admin, patient_user):
+def test_others_cannot_block(
+    client, clinician_user, other_admin, patient_user, patient, csrf_client
+):
+    for outsider in (clinician_user, other_admin, patient_user):
         other = Client()
         other.force_login(outsider)
         assert block(other, patient).status_code == 404

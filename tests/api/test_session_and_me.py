@@ -52,35 +52,35 @@ def test_blocked_session_user_is_refused(patient_user, settings):
     assert client.get("/api/me").status_code != 200
 
 
-def test_me_for_a_practice_user_lists_organisations_only(client, clinician, org):
+def test_me_for_a_practice_user_lists_organisations_only(client, clinician_user, org):
     Organization.objects.create(tin="271234999", name="Not theirs")
-    _row, raw = actions.create_token(clinician, "script")
+    _row, raw = actions.create_token(clinician_user, "script")
     body = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert body == {
-        "uuid": str(clinician.uuid),
+        "uuid": str(clinician_user.uuid),
         "roles": ["practice"],
         "organizations": [str(org.uuid)],
     }
     text = str(body)
-    assert clinician.email not in text and "Rivera" not in text
+    assert clinician_user.email not in text and "Rivera" not in text
 
 
-def test_me_for_a_representative(client, patient_user, clinician):
+def test_me_for_a_representative(client, patient_user, clinician_user):
     from django.utils import timezone
 
     Representative.objects.create(
         patient=patient_user.patient,
         family_name="Lopez",
-        user=clinician,
+        user=clinician_user,
         consent_given_at=timezone.now(),
     )
-    _row, raw = actions.create_token(clinician, "script")
+    _row, raw = actions.create_token(clinician_user, "script")
     body = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert body["roles"] == ["representative", "practice"]
 
 
-def test_me_query_count_is_pinned(client, clinician, django_assert_num_queries):
-    _row, raw = actions.create_token(clinician, "script")
+def test_me_query_count_is_pinned(client, clinician_user, django_assert_num_queries):
+    _row, raw = actions.create_token(clinician_user, "script")
     client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {raw}")  # sets last_used_at
     # token + user (one join), memberships, patient, representative
     with django_assert_num_queries(4):

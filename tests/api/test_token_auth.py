@@ -87,13 +87,13 @@ def test_blocked_or_inactive_user_is_refused(client, patient_user, patient_token
     assert refused.value.code == "not_allowed"
 
 
-def test_practice_user_needs_mfa_for_a_token(new_clinician, clinician):
+def test_practice_user_needs_mfa_for_a_token(new_clinician, clinician_user):
     with pytest.raises(actions.TokenError) as refused:
         actions.create_token(new_clinician, "script")
     assert refused.value.code == "mfa_required"
     assert not ApiToken.objects.filter(user=new_clinician).exists()
-    row, _raw = actions.create_token(clinician, "script")
-    assert row.user == clinician
+    row, _raw = actions.create_token(clinician_user, "script")
+    assert row.user == clinician_user
 
 
 def test_last_used_is_written_at_most_once_a_minute(client, patient_token):
@@ -109,9 +109,11 @@ def test_last_used_is_written_at_most_once_a_minute(client, patient_token):
     assert ApiToken.objects.get(pk=row.pk).last_used_at > earlier
 
 
-def test_list_and_revoke_own_tokens_over_the_api(client, patient_user, patient_token, clinician):
+def test_list_and_revoke_own_tokens_over_the_api(
+    client, patient_user, patient_token, clinician_user
+):
     row, raw = patient_token
-    other, _ = actions.create_token(clinician, "theirs")
+    other, _ = actions.create_token(clinician_user, "theirs")
     listed = client.get("/api/tokens", **bearer(raw)).json()
     assert [t["uuid"] for t in listed] == [str(row.uuid)]
     assert "token_hash" not in listed[0]

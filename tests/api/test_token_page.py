@@ -42,9 +42,9 @@ def test_token_is_shown_once_after_reauthentication(client, patient_user):
     assert raw not in page and raw[:8] in page and "script" in page
 
 
-def test_revoke_from_the_page_only_own_tokens(client, patient_user, clinician):
+def test_revoke_from_the_page_only_own_tokens(client, patient_user, clinician_user):
     mine, _ = actions.create_token(patient_user, "mine")
-    theirs, _ = actions.create_token(clinician, "theirs")
+    theirs, _ = actions.create_token(clinician_user, "theirs")
     client.force_login(patient_user)
     assert client.post(f"/account/api-tokens/{theirs.uuid}/revoke").status_code == 404
     response = client.post(f"/account/api-tokens/{mine.uuid}/revoke")

@@ -4,7 +4,6 @@ covered by key rotation, and sealed by a data migration that can be reversed."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import struct
@@ -17,11 +16,11 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from support.people import maria_lopez, riverside
 
 from carethread.accounts import actions as account_actions
 from carethread.audit import codes
 from carethread.audit.models import AuditEvent
-from carethread.core.models import Organization, Patient
 from carethread.crypto import keyring, mfa, rotation
 from carethread.crypto.aead import IntegrityFailure
 from carethread.crypto.models import DataKey
@@ -41,15 +40,7 @@ def totp_code(secret: str) -> str:
 
 @pytest.fixture
 def user(db):
-    org = Organization.objects.create(tin="271234567", name="Riverside Family Medicine")
-    patient = Patient.objects.create(
-        mrn="RFM-1001",
-        family_name="Lopez",
-        given_name="Maria",
-        birth_date=dt.date(1979, 4, 12),
-        email="maria.lopez@example.com",
-        managing_organization=org,
-    )
+    patient = maria_lopez(riverside())
     return account_actions.create_user(patient.email, PASSWORD, patient=patient)
 
 

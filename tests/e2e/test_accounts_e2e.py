@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import expect
+from support.people import maria_lopez
 
 from carethread.accounts import actions
-from carethread.core.models import Membership, Organization, Patient, Practitioner
+from carethread.core.models import Membership, Practitioner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,20 +15,8 @@ PASSWORD = "correct-horse-battery-42"
 
 
 @pytest.fixture
-def org():
-    return Organization.objects.create(tin="271234567", name="Riverside Family Medicine")
-
-
-@pytest.fixture
 def patient(org):
-    return Patient.objects.create(
-        mrn="RFM-1001",
-        family_name="Lopez",
-        given_name="Maria",
-        birth_date=dt.date(1979, 4, 12),
-        email="maria.lopez@example.com",
-        managing_organization=org,
-    )
+    return maria_lopez(org)
 
 
 def sign_in(page, email, password=PASSWORD):

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
+from support.people import maria_lopez, riverside
 
 from carethread.accounts import actions
-from carethread.core.models import Organization, Patient, Representative
+from carethread.core.models import Representative
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,15 +28,7 @@ def shot(page, name):
 
 @pytest.fixture
 def patient():
-    org = Organization.objects.create(tin="271234567", name="Riverside Family Medicine")
-    patient = Patient.objects.create(
-        mrn="RFM-1001",
-        family_name="Lopez",
-        given_name="Maria",
-        birth_date=dt.date(1979, 4, 12),
-        email="maria.lopez@example.com",
-        managing_organization=org,
-    )
+    patient = maria_lopez(riverside())
     actions.create_user(patient.email, PASSWORD, patient=patient)
     return patient
 
