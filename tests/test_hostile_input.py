@@ -11,10 +11,10 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from support.world import build_world, make_admin
+from support.api import thread_body
+from support.world import make_admin
 
 from carethread.audit.models import AuditEvent
-from carethread.messaging import actions
 from carethread.messaging.models import Attachment, Draft, Message, OutOfOffice, Template, Thread
 
 pytestmark = pytest.mark.django_db
@@ -23,39 +23,6 @@ SURROGATE = "\ud800"
 NUL = "\x00"
 FAR_FUTURE = "9999-12-31T23:59:59-23:59"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-def client_of(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def patient(world):
-    return client_of(world.patient.user)
-
-
-@pytest.fixture
-def clinician(world):
-    return client_of(world.c1.user)
-
-
-@pytest.fixture
-def thread(world):
-    return actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject="Dose question",
-        body="Morning or evening?",
-        to_practitioners=[world.c1],
-    ).thread
 
 
 def counts():
@@ -83,65 +50,57 @@ def assert_names_field(response, field, status=422):
     assert "input" not in str(detail)
 
 
-def start_body(world, **changes):
-    body = {
-        "patient": str(world.patient.uuid),
-        "category": "medical",
-        "subject": "A question",
-        "body": "Is this normal?",
-        "to_practitioners": [str(world.c1.uuid)],
-    }
-    body.update(changes)
-    return body
-
-
 # -- text: lone surrogates and NUL ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field", ["subject", "body"])
 @pytest.mark.parametrize("bad", [SURROGATE, NUL, "bell\x07"])
-def test_bad_characters_in_a_new_thread_are_422(world, patient, field, bad):
+def test_bad_characters_in_a_new_thread_are_422(world, patient_client, field, bad):
     before = counts()
-    response = post_json(patient, "/api/threads", start_body(world, **{field: f"Hi {bad} there"}))
+    response = post_json(
+        patient_client, "/api/threads", thread_body(world, **{field: f"Hi {bad} there"})
+    )
     assert_names_field(response, field)
     assert counts() == before
 
 
 @pytest.mark.parametrize("bad", [SURROGATE, NUL])
-def test_bad_characters_in_a_reply_are_422(world, patient, thread, bad):
+def test_bad_characters_in_a_reply_are_422(world, patient_client, thread, bad):
     before = counts()
-    response = post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": f"x{bad}"})
+    response = post_json(
+        patient_client, f"/api/threads/{thread.uuid}/messages", {"body": f"x{bad}"}
+    )
     assert_names_field(response, "body")
     assert counts() == before
 
 
 @pytest.mark.parametrize("field", ["subject", "body"])
 @pytest.mark.parametrize("bad", [SURROGATE, NUL])
-def test_bad_characters_in_a_draft_are_422(world, patient, field, bad):
+def test_bad_characters_in_a_draft_are_422(world, patient_client, field, bad):
     before = counts()
     body = {"patient": str(world.patient.uuid), field: f"draft {bad}"}
-    assert_names_field(post_json(patient, "/api/drafts", body), field)
+    assert_names_field(post_json(patient_client, "/api/drafts", body), field)
     assert counts() == before
 
 
-def test_tabs_and_newlines_are_still_text(world, patient, thread):
+def test_tabs_and_newlines_are_still_text(world, patient_client, thread):
     response = post_json(
-        patient, f"/api/threads/{thread.uuid}/messages", {"body": "line one\r\n\tline two"}
+        patient_client, f"/api/threads/{thread.uuid}/messages", {"body": "line one\r\n\tline two"}
     )
     assert response.status_code == 201, response.content
 
 
 @pytest.mark.parametrize("bad", [NUL, SURROGATE])
-def test_bad_characters_in_a_template_name_are_422(world, clinician, bad):
+def test_bad_characters_in_a_template_name_are_422(world, clinician_client, bad):
     make_admin(world)
     before = counts()
     body = {"organization": str(world.org.uuid), "name": f"Refill {bad}", "body": "Hello"}
-    assert_names_field(post_json(clinician, "/api/templates", body), "name")
+    assert_names_field(post_json(clinician_client, "/api/templates", body), "name")
     assert counts() == before
 
 
 @pytest.mark.parametrize("bad", [NUL, SURROGATE])
-def test_bad_characters_in_out_of_office_text_are_422(world, clinician, bad):
+def test_bad_characters_in_out_of_office_text_are_422(world, clinician_client, bad):
     before = counts()
     now = dt.datetime.now(dt.UTC)
     body = {
@@ -149,37 +108,41 @@ def test_bad_characters_in_out_of_office_text_are_422(world, clinician, bad):
         "ends_at": (now + dt.timedelta(days=3)).isoformat(),
         "reply_text": f"Away {bad}",
     }
-    assert_names_field(post_json(clinician, "/api/me/out-of-office", body, "put"), "reply_text")
+    assert_names_field(
+        post_json(clinician_client, "/api/me/out-of-office", body, "put"), "reply_text"
+    )
     assert counts() == before
 
 
 # -- dates at the ends of the calendar -----------------------------------------------------------
 
 
-def test_far_future_before_on_the_practice_inbox_is_400(world, clinician):
-    response = clinician.get("/messages/", {"before": FAR_FUTURE})
+def test_far_future_before_on_the_practice_inbox_is_400(world, clinician_client):
+    response = clinician_client.get("/messages/", {"before": FAR_FUTURE})
     assert response.status_code == 400
     assert b"before" in response.content
 
 
-def test_far_future_before_on_the_patient_inbox_is_400(world, patient):
-    response = patient.get("/messages/", {"before": FAR_FUTURE})
+def test_far_future_before_on_the_patient_inbox_is_400(world, patient_client):
+    response = patient_client.get("/messages/", {"before": FAR_FUTURE})
     assert response.status_code == 400
 
 
-def test_far_future_before_on_the_patient_record_is_400(world, clinician):
-    response = clinician.get(f"/patients/{world.patient.uuid}/messages", {"before": FAR_FUTURE})
+def test_far_future_before_on_the_patient_record_is_400(world, clinician_client):
+    response = clinician_client.get(
+        f"/patients/{world.patient.uuid}/messages", {"before": FAR_FUTURE}
+    )
     assert response.status_code == 400
 
 
-def test_far_future_before_on_the_api_inbox_is_422(world, patient):
-    assert_names_field(patient.get("/api/threads", {"before": FAR_FUTURE}), "before")
+def test_far_future_before_on_the_api_inbox_is_422(world, patient_client):
+    assert_names_field(patient_client.get("/api/threads", {"before": FAR_FUTURE}), "before")
 
 
-def test_a_report_over_the_whole_calendar_is_400(world, clinician):
+def test_a_report_over_the_whole_calendar_is_400(world, clinician_client):
     make_admin(world)
     before = AuditEvent.objects.count()
-    response = clinician.get(
+    response = clinician_client.get(
         "/api/measures/report",
         {"program": "pi-2018", "start": "0001-01-01", "end": "9999-12-31", "tin": world.org.tin},
     )
@@ -188,19 +151,19 @@ def test_a_report_over_the_whole_calendar_is_400(world, clinician):
     assert AuditEvent.objects.count() == before
 
 
-def test_a_nul_tin_is_4xx(world, clinician):
+def test_a_nul_tin_is_4xx(world, clinician_client):
     make_admin(world)
-    response = clinician.get(
+    response = clinician_client.get(
         "/api/measures/report?program=pi-2018&start=2018-01-01&end=2018-12-31&tin=%00"
     )
     assert 400 <= response.status_code < 500, response.content
 
 
 @pytest.mark.parametrize("path", ["/messages/", "/practice/measures", "/api/threads"])
-def test_a_nul_anywhere_in_a_query_string_is_400(world, clinician, path):
+def test_a_nul_anywhere_in_a_query_string_is_400(world, clinician_client, path):
     make_admin(world)
-    assert clinician.get(path + "?box=mine&x%00y=1").status_code == 400
-    assert clinician.get(path + "?box=%00").status_code == 400
+    assert clinician_client.get(path + "?box=mine&x%00y=1").status_code == 400
+    assert clinician_client.get(path + "?box=%00").status_code == 400
 
 
 # -- uploads ---------------------------------------------------------------------------------------
@@ -223,50 +186,52 @@ def multipart(filename: str, data: bytes = PDF, field: str = "file") -> tuple[by
 
 
 @pytest.mark.parametrize("name", ["a" * 996 + ".pdf", "report." + "b" * 993])
-def test_a_thousand_character_file_name_is_400_on_the_api(world, patient, name):
+def test_a_thousand_character_file_name_is_400_on_the_api(world, patient_client, name):
     before = counts()
     body, content_type = multipart(name)
-    response = patient.post("/api/attachments", body, content_type=content_type)
+    response = patient_client.post("/api/attachments", body, content_type=content_type)
     assert response.status_code == 400, response.content
     assert "file name" in response.json()["detail"]
     assert counts() == before
 
 
-def test_a_long_file_name_that_fits_is_cut_short(world, patient):
+def test_a_long_file_name_that_fits_is_cut_short(world, patient_client):
     body, content_type = multipart("a" * 296 + ".pdf")
-    response = patient.post("/api/attachments", body, content_type=content_type)
+    response = patient_client.post("/api/attachments", body, content_type=content_type)
     assert response.status_code == 201, response.content
     stored = response.json()["filename"]
     assert stored.endswith(".pdf") and len(stored) <= 120
 
 
 @pytest.mark.parametrize("name", ["scan." + "b" * 300, "c" * 400 + ".pdf"])
-def test_a_large_upload_with_a_long_name_is_stored_under_a_short_one(world, patient, name):
+def test_a_large_upload_with_a_long_name_is_stored_under_a_short_one(world, patient_client, name):
     """Past 2.5 MB an upload goes to a temporary file named after the client's extension."""
     body, content_type = multipart(name, PDF + b"0" * 3_000_000)
-    response = patient.post("/api/attachments", body, content_type=content_type)
+    response = patient_client.post("/api/attachments", body, content_type=content_type)
     assert response.status_code == 201, response.content
     stored = response.json()["filename"]
     assert stored.endswith(".pdf") and len(stored) <= 120
     page_body, content_type = multipart(name, PDF + b"0" * 3_000_000, field="attachments")
     before = counts()
-    response = patient.post("/messages/new", page_body, content_type=content_type)
+    response = patient_client.post("/messages/new", page_body, content_type=content_type)
     assert response.status_code == 400  # the form has no recipient: nothing is sent
     assert counts()["messages"] == before["messages"]
 
 
-def test_a_thousand_character_file_name_is_400_on_a_page(world, patient):
+def test_a_thousand_character_file_name_is_400_on_a_page(world, patient_client):
     before = counts()
     body, content_type = multipart("a" * 996 + ".pdf", field="attachments")
-    response = patient.post("/messages/new", body, content_type=content_type)
+    response = patient_client.post("/messages/new", body, content_type=content_type)
     assert response.status_code == 400
     assert b"Traceback" not in response.content
     assert counts() == before
 
 
-def test_multipart_without_a_boundary_is_400_on_the_api(world, patient):
+def test_multipart_without_a_boundary_is_400_on_the_api(world, patient_client):
     before = counts()
-    response = patient.post("/api/attachments", b"--x\r\n\r\n", content_type="multipart/form-data")
+    response = patient_client.post(
+        "/api/attachments", b"--x\r\n\r\n", content_type="multipart/form-data"
+    )
     assert response.status_code == 400, response.content
     assert response["Content-Type"].startswith("application/json")
     assert counts() == before

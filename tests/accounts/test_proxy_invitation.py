@@ -10,7 +10,7 @@ import re
 import pytest
 from django.test import Client
 from django.utils import timezone
-from support.world import PASSWORD, answered_question, build_world, make_admin, representative
+from support.world import PASSWORD, answered_question, make_admin, representative
 
 from carethread.accounts import actions
 from carethread.accounts.models import Invitation, User
@@ -26,11 +26,6 @@ TOKEN = re.compile(r"/enrol/([A-Za-z0-9_-]{20,})")
 ATTACKER = "admin.proxy@attacker.example"
 REP_ADDRESS = "new.proxy@example.com"
 KIND = "proxy.access_granted"
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from support.api import post_json
 from support.world import build_world
 
 from carethread.accounts import actions as accounts
@@ -105,10 +106,6 @@ def client_for(w, actor):
     if actor == "blocked":
         accounts.block_portal_access(user, actor=None, reason_code="misuse")
     return client
-
-
-def post_json(client, path, data=None, **extra):
-    return client.post(path, data or {}, content_type="application/json", **extra)
 
 
 def start_payload(w, actor, patient_uuid):

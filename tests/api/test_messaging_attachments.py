@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
-from support.world import build_world
+from support.world import client_of
 
 from carethread.audit.models import AuditEvent
 from carethread.messaging import actions
@@ -18,17 +17,6 @@ PDF = b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20
 
 
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def upload(client, name, data, content_type="application/octet-stream"):
     return client.post(
         "/api/attachments", {"file": SimpleUploadedFile(name, data, content_type=content_type)}
@@ -36,7 +24,7 @@ def upload(client, name, data, content_type="application/octet-stream"):
 
 
 def test_upload_detects_the_type_and_cleans_the_name(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     response = upload(client, "C:\\Users\\maria\\scan.PDF", PDF, content_type="image/png")
     assert response.status_code == 201
     body = response.json()
@@ -52,7 +40,7 @@ def test_upload_detects_the_type_and_cleans_the_name(world):
 
 
 def test_download_is_a_safe_audited_attachment(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     uploaded = upload(client, "résultats été.txt", "Glucose 5,4 mmol/L — à jeun\n".encode()).json()
     first = actions.start_thread(
         world.patient.user,
@@ -63,7 +51,7 @@ def test_download_is_a_safe_audited_attachment(world):
         to_practitioners=[world.c1],
         attachments=[uploaded["uuid"]],
     )
-    response = login(world.c1.user).get(f"/api/attachments/{uploaded['uuid']}")
+    response = client_of(world.c1.user).get(f"/api/attachments/{uploaded['uuid']}")
     assert response.status_code == 200
     assert response.content == "Glucose 5,4 mmol/L — à jeun\n".encode()
     assert response["Content-Type"] == "text/plain; charset=utf-8"
@@ -81,7 +69,7 @@ def test_download_is_a_safe_audited_attachment(world):
 
 
 def test_thread_view_lists_attachments(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     uploaded = upload(client, "photo.jpg", JPEG).json()
     first = actions.start_thread(
         world.patient.user,
@@ -92,7 +80,7 @@ def test_thread_view_lists_attachments(world):
         to_practitioners=[world.c1],
         attachments=[uploaded["uuid"]],
     )
-    view = login(world.c1.user).get(f"/api/threads/{first.thread.uuid}").json()
+    view = client_of(world.c1.user).get(f"/api/threads/{first.thread.uuid}").json()
     assert view["messages"][0]["attachments"] == [
         {
             "uuid": uploaded["uuid"],
@@ -104,14 +92,16 @@ def test_thread_view_lists_attachments(world):
 
 
 def test_unsent_upload_is_only_for_its_uploader(world):
-    uploaded = upload(login(world.patient.user), "scan.pdf", PDF).json()
-    assert login(world.patient.user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 200
+    uploaded = upload(client_of(world.patient.user), "scan.pdf", PDF).json()
+    assert (
+        client_of(world.patient.user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 200
+    )
     for user in (world.rep.user, world.c1.user, world.other_patient.user):
-        assert login(user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 404
+        assert client_of(user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 404
 
 
 def test_attachment_of_a_retracted_message_is_hidden_from_the_patient_side(world):
-    uploaded = upload(login(world.patient.user), "scan.pdf", PDF).json()
+    uploaded = upload(client_of(world.patient.user), "scan.pdf", PDF).json()
     first = actions.start_thread(
         world.patient.user,
         patient=world.patient,
@@ -123,11 +113,11 @@ def test_attachment_of_a_retracted_message_is_hidden_from_the_patient_side(world
     )
     actions.retract(world.patient.user, first)
     for user in (world.patient.user, world.rep.user):
-        client = login(user)
+        client = client_of(user)
         assert client.get(f"/api/attachments/{uploaded['uuid']}").status_code == 404
         view = client.get(f"/api/threads/{first.thread.uuid}").json()
         assert view["messages"][0]["attachments"] == []
-    assert login(world.c1.user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 200
+    assert client_of(world.c1.user).get(f"/api/attachments/{uploaded['uuid']}").status_code == 200
 
 
 def test_reply_with_attachments_lists_them_in_the_answer(world):
@@ -139,7 +129,7 @@ def test_reply_with_attachments_lists_them_in_the_answer(world):
         body="Hello",
         to_practitioners=[world.c1],
     )
-    clinician = login(world.c1.user)
+    clinician = client_of(world.c1.user)
     uploaded = upload(clinician, "instructions.pdf", PDF).json()
     thread, _ = access_thread(world.c1.user, first.thread.uuid)
     response = clinician.post(
@@ -149,5 +139,5 @@ def test_reply_with_attachments_lists_them_in_the_answer(world):
     )
     assert response.status_code == 201
     assert [a["uuid"] for a in response.json()["message"]["attachments"]] == [uploaded["uuid"]]
-    patient = login(world.patient.user)
+    patient = client_of(world.patient.user)
     assert patient.get(f"/api/attachments/{uploaded['uuid']}").content == PDF

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
-from support.world import build_world
+from support.api import post_json, thread_body
 
 from carethread.audit.models import AuditEvent
 from carethread.core.actions import create_pool
@@ -22,37 +22,6 @@ pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-@pytest.fixture
-def patient(world):
-    client = Client()
-    client.force_login(world.patient.user)
-    return client
-
-
-@pytest.fixture
-def clinician(world):
-    client = Client()
-    client.force_login(world.c1.user)
-    return client
-
-
-@pytest.fixture
-def thread(world):
-    return actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject="Dose question",
-        body="Morning or evening?",
-        to_practitioners=[world.c1],
-    ).thread
 
 
 def snapshot():
@@ -71,20 +40,8 @@ def snapshot():
     }
 
 
-def post_json(client, path, data, **extra):
-    return client.post(path, data, content_type="application/json", **extra)
-
-
 def start_body(world, **changes):
-    body = {
-        "patient": str(world.patient.uuid),
-        "category": "medical",
-        "subject": "Another question",
-        "body": "Is this normal?",
-        "to_practitioners": [str(world.c1.uuid)],
-    }
-    body.update(changes)
-    return body
+    return thread_body(world, **{"subject": "Another question", **changes})
 
 
 def assert_refused(response, status, code=None):
@@ -106,12 +63,14 @@ def upload(client, name, data, content_type="application/pdf"):
     )
 
 
-def test_oversized_upload_is_413_and_stores_nothing(world, patient, settings):
+def test_oversized_upload_is_413_and_stores_nothing(world, patient_client, settings):
     settings.CARETHREAD_ATTACHMENT_MAX_BYTES = 1000
     before = snapshot()
-    assert_refused(upload(patient, "big.pdf", PDF + b"0" * 1000), 413, "attachment_too_large")
+    assert_refused(
+        upload(patient_client, "big.pdf", PDF + b"0" * 1000), 413, "attachment_too_large"
+    )
     assert snapshot() == before
-    assert upload(patient, "small.pdf", PDF).status_code == 201
+    assert upload(patient_client, "small.pdf", PDF).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -133,33 +92,33 @@ def test_oversized_upload_is_413_and_stores_nothing(world, patient, settings):
         ("latin1.txt", "caf\xe9 au lait".encode("latin-1")),
     ],
 )
-def test_disguised_or_unknown_files_are_415(world, patient, name, data):
+def test_disguised_or_unknown_files_are_415(world, patient_client, name, data):
     before = snapshot()
-    assert_refused(upload(patient, name, data), 415, "attachment_type")
+    assert_refused(upload(patient_client, name, data), 415, "attachment_type")
     assert snapshot() == before
 
 
-def test_empty_file_is_refused(world, patient):
+def test_empty_file_is_refused(world, patient_client):
     before = snapshot()
-    assert_refused(upload(patient, "empty.pdf", b""), 400, "bad_attachment")
+    assert_refused(upload(patient_client, "empty.pdf", b""), 400, "bad_attachment")
     assert snapshot() == before
 
 
-def test_upload_without_a_file_is_422(world, patient):
-    response = patient.post("/api/attachments", {"other": "x"})
+def test_upload_without_a_file_is_422(world, patient_client):
+    response = patient_client.post("/api/attachments", {"other": "x"})
     assert_refused(response, 422)
-    response = post_json(patient, "/api/attachments", {"file": "x"})
+    response = post_json(patient_client, "/api/attachments", {"file": "x"})
     assert_refused(response, 422)
 
 
-def test_too_many_attachments_link_nothing(world, patient, thread):
+def test_too_many_attachments_link_nothing(world, patient_client, thread):
     uploads = [
         attachments.upload_attachment(world.patient.user, filename=f"p{n}.pdf", data=PDF)
         for n in range(6)
     ]
     before = snapshot()
     response = post_json(
-        patient,
+        patient_client,
         f"/api/threads/{thread.uuid}/messages",
         {"body": "Six files", "attachments": [str(a.uuid) for a in uploads]},
     )
@@ -167,13 +126,13 @@ def test_too_many_attachments_link_nothing(world, patient, thread):
     assert snapshot() == before
 
 
-def test_someone_elses_upload_cannot_be_attached(world, patient, thread):
+def test_someone_elses_upload_cannot_be_attached(world, patient_client, thread):
     theirs = attachments.upload_attachment(world.other_patient.user, filename="x.pdf", data=PDF)
     mine = attachments.upload_attachment(world.patient.user, filename="y.pdf", data=PDF)
     before = snapshot()
     for listed in ([str(theirs.uuid)], [str(mine.uuid), str(uuid.uuid4())]):
         response = post_json(
-            patient,
+            patient_client,
             f"/api/threads/{thread.uuid}/messages",
             {"body": "See attached", "attachments": listed},
         )
@@ -186,34 +145,36 @@ def test_someone_elses_upload_cannot_be_attached(world, patient, thread):
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\r\n\t"])
-def test_empty_bodies_are_refused(world, patient, thread, text):
+def test_empty_bodies_are_refused(world, patient_client, thread, text):
     before = snapshot()
     assert_refused(
-        post_json(patient, "/api/threads", start_body(world, body=text)), 400, "empty_body"
+        post_json(patient_client, "/api/threads", start_body(world, body=text)), 400, "empty_body"
     )
     assert_refused(
-        post_json(patient, "/api/threads", start_body(world, subject=text)), 400, "empty_body"
+        post_json(patient_client, "/api/threads", start_body(world, subject=text)),
+        400,
+        "empty_body",
     )
     assert_refused(
-        post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": text}),
+        post_json(patient_client, f"/api/threads/{thread.uuid}/messages", {"body": text}),
         400,
         "empty_body",
     )
     assert snapshot() == before
 
 
-def test_too_long_body_is_refused(world, patient, thread):
+def test_too_long_body_is_refused(world, patient_client, thread):
     before = snapshot()
     long_body = "x" * (actions.MAX_BODY + 1)
     assert_refused(
-        post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": long_body}),
+        post_json(patient_client, f"/api/threads/{thread.uuid}/messages", {"body": long_body}),
         400,
         "too_long",
     )
     assert snapshot() == before
 
 
-def test_unknown_and_forbidden_recipients_get_the_same_answer(world, patient):
+def test_unknown_and_forbidden_recipients_get_the_same_answer(world, patient_client):
     other_pool = create_pool(world.other_org, name="Hillside desk", members=[world.outsider])
     before = snapshot()
     answers = []
@@ -224,7 +185,7 @@ def test_unknown_and_forbidden_recipients_get_the_same_answer(world, patient):
         {"to_practitioners": [], "to_pool": str(uuid.uuid4())},
         {"to_practitioners": [], "to_pool": str(other_pool.uuid)},
     ):
-        response = post_json(patient, "/api/threads", start_body(world, **change))
+        response = post_json(patient_client, "/api/threads", start_body(world, **change))
         answers.append((response.status_code, response.json()))
     assert answers == [
         (
@@ -236,19 +197,19 @@ def test_unknown_and_forbidden_recipients_get_the_same_answer(world, patient):
         )
     ] * len(answers)
     assert_refused(
-        post_json(patient, "/api/threads", start_body(world, to_practitioners=[])),
+        post_json(patient_client, "/api/threads", start_body(world, to_practitioners=[])),
         400,
         "no_recipient",
     )
     assert snapshot() == before
 
 
-def test_unknown_and_forbidden_patients_get_the_same_answer(world, clinician):
+def test_unknown_and_forbidden_patients_get_the_same_answer(world, clinician_client):
     before = snapshot()
     answers = []
     for patient_uuid in (uuid.uuid4(), world.outside_patient.uuid):
         body = start_body(world, patient=str(patient_uuid), to_practitioners=[])
-        response = post_json(clinician, "/api/threads", body)
+        response = post_json(clinician_client, "/api/threads", body)
         answers.append((response.status_code, response.json()))
     assert answers[0] == answers[1]
     assert answers[0][1]["code"] == "patient_not_allowed"
@@ -269,10 +230,10 @@ def test_unknown_organisation_and_on_behalf_are_refused(world):
     assert snapshot() == before
 
 
-def test_bad_category_and_readings_are_refused(world, patient, thread):
+def test_bad_category_and_readings_are_refused(world, patient_client, thread):
     before = snapshot()
     assert_refused(
-        post_json(patient, "/api/threads", start_body(world, category="gossip")),
+        post_json(patient_client, "/api/threads", start_body(world, category="gossip")),
         400,
         "bad_category",
     )
@@ -282,13 +243,15 @@ def test_bad_category_and_readings_are_refused(world, patient, thread):
         [{"kind": "blood-pressure", "systolic": 120}],
     ):
         response = post_json(
-            patient, f"/api/threads/{thread.uuid}/messages", {"body": "x", "readings": readings}
+            patient_client,
+            f"/api/threads/{thread.uuid}/messages",
+            {"body": "x", "readings": readings},
         )
         assert_refused(response, 400, "bad_readings")
     assert snapshot() == before
 
 
-def test_in_response_to_from_another_thread_is_refused(world, patient, thread):
+def test_in_response_to_from_another_thread_is_refused(world, patient_client, thread):
     other = actions.start_thread(
         world.patient.user,
         patient=world.patient,
@@ -300,7 +263,7 @@ def test_in_response_to_from_another_thread_is_refused(world, patient, thread):
     before = snapshot()
     for target in (other.uuid, uuid.uuid4()):
         response = post_json(
-            patient,
+            patient_client,
             f"/api/threads/{thread.uuid}/messages",
             {"body": "x", "in_response_to": str(target)},
         )
@@ -311,39 +274,41 @@ def test_in_response_to_from_another_thread_is_refused(world, patient, thread):
 # -- thread state: closed, reply window, versions, replays ------------------------------------
 
 
-def test_reply_to_a_closed_thread_is_409(world, patient, clinician, thread):
+def test_reply_to_a_closed_thread_is_409(world, patient_client, clinician_client, thread):
     Thread.objects.filter(pk=thread.pk).update(status=Thread.Status.CLOSED)
     before = snapshot()
-    for client in (patient, clinician):
+    for client in (patient_client, clinician_client):
         response = post_json(client, f"/api/threads/{thread.uuid}/messages", {"body": "Hello?"})
         assert_refused(response, 409, "thread_closed")
     assert snapshot() == before
-    view = patient.get(f"/api/threads/{thread.uuid}").json()
+    view = patient_client.get(f"/api/threads/{thread.uuid}").json()
     assert (view["can_reply"], view["reason"]) == (False, "thread_closed")
 
 
-def test_patient_reply_outside_the_window_is_409(world, patient, clinician, thread):
+def test_patient_reply_outside_the_window_is_409(world, patient_client, clinician_client, thread):
     Thread.objects.filter(pk=thread.pk).update(
         last_message_at=timezone.now() - dt.timedelta(days=world.org.reply_window_days + 1)
     )
     before = snapshot()
-    response = post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": "One more"})
+    response = post_json(
+        patient_client, f"/api/threads/{thread.uuid}/messages", {"body": "One more"}
+    )
     assert_refused(response, 409, "reply_window_closed")
     assert snapshot() == before
-    view = patient.get(f"/api/threads/{thread.uuid}").json()
+    view = patient_client.get(f"/api/threads/{thread.uuid}").json()
     assert (view["can_reply"], view["reason"]) == (False, "reply_window_closed")
     # The practice may still answer.
-    response = post_json(clinician, f"/api/threads/{thread.uuid}/messages", {"body": "Here"})
+    response = post_json(clinician_client, f"/api/threads/{thread.uuid}/messages", {"body": "Here"})
     assert response.status_code == 201
 
 
-def test_stale_if_match_is_409_and_the_current_version_is_accepted(world, clinician, thread):
-    view = clinician.get(f"/api/threads/{thread.uuid}").json()
+def test_stale_if_match_is_409_and_the_current_version_is_accepted(world, clinician_client, thread):
+    view = clinician_client.get(f"/api/threads/{thread.uuid}").json()
     version = view["thread"]["version"]
     actions.reply(world.patient.user, Thread.objects.get(pk=thread.pk), body="Meanwhile...")
     before = snapshot()
     response = post_json(
-        clinician,
+        clinician_client,
         f"/api/threads/{thread.uuid}/messages",
         {"body": "Answer"},
         HTTP_IF_MATCH=f'"{version}"',
@@ -352,7 +317,7 @@ def test_stale_if_match_is_409_and_the_current_version_is_accepted(world, clinic
     assert snapshot() == before
     current = Thread.objects.get(pk=thread.pk).version
     response = post_json(
-        clinician,
+        clinician_client,
         f"/api/threads/{thread.uuid}/messages",
         {"body": "Answer"},
         HTTP_IF_MATCH=str(current),
@@ -362,30 +327,34 @@ def test_stale_if_match_is_409_and_the_current_version_is_accepted(world, clinic
 
 
 @pytest.mark.parametrize("value", ["abc", '"1', "1.5", "-3", "W/x"])
-def test_malformed_if_match_is_400(world, clinician, thread, value):
+def test_malformed_if_match_is_400(world, clinician_client, thread, value):
     before = snapshot()
     response = post_json(
-        clinician, f"/api/threads/{thread.uuid}/messages", {"body": "x"}, HTTP_IF_MATCH=value
+        clinician_client, f"/api/threads/{thread.uuid}/messages", {"body": "x"}, HTTP_IF_MATCH=value
     )
     assert_refused(response, 400, "bad_request")
     assert snapshot() == before
 
 
-def test_replayed_idempotency_key_returns_the_same_message(world, patient, thread):
-    first = post_json(patient, "/api/threads", start_body(world), HTTP_IDEMPOTENCY_KEY="compose-1")
+def test_replayed_idempotency_key_returns_the_same_message(world, patient_client, thread):
+    first = post_json(
+        patient_client, "/api/threads", start_body(world), HTTP_IDEMPOTENCY_KEY="compose-1"
+    )
     assert first.status_code == 201
     before = snapshot()
-    again = post_json(patient, "/api/threads", start_body(world), HTTP_IDEMPOTENCY_KEY="compose-1")
+    again = post_json(
+        patient_client, "/api/threads", start_body(world), HTTP_IDEMPOTENCY_KEY="compose-1"
+    )
     assert again.status_code == 200
     assert again.json()["message"]["uuid"] == first.json()["message"]["uuid"]
     assert again.json()["thread"]["uuid"] == first.json()["thread"]["uuid"]
     assert snapshot() == before
 
     path = f"/api/threads/{thread.uuid}/messages"
-    reply = post_json(patient, path, {"body": "Also..."}, HTTP_IDEMPOTENCY_KEY="reply-1")
+    reply = post_json(patient_client, path, {"body": "Also..."}, HTTP_IDEMPOTENCY_KEY="reply-1")
     assert reply.status_code == 201
     before = snapshot()
-    again = post_json(patient, path, {"body": "Also..."}, HTTP_IDEMPOTENCY_KEY="reply-1")
+    again = post_json(patient_client, path, {"body": "Also..."}, HTTP_IDEMPOTENCY_KEY="reply-1")
     assert (again.status_code, again.json()["message"]["uuid"]) == (
         200,
         reply.json()["message"]["uuid"],
@@ -393,17 +362,23 @@ def test_replayed_idempotency_key_returns_the_same_message(world, patient, threa
     # The same key on another thread is a client error, not a second message.
     other = first.json()["thread"]["uuid"]
     response = post_json(
-        patient, f"/api/threads/{other}/messages", {"body": "x"}, HTTP_IDEMPOTENCY_KEY="reply-1"
+        patient_client,
+        f"/api/threads/{other}/messages",
+        {"body": "x"},
+        HTTP_IDEMPOTENCY_KEY="reply-1",
     )
     assert_refused(response, 400, "bad_request")
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("key", ["", "x" * 65, "has space", "naïve"])
-def test_malformed_idempotency_key_is_400(world, patient, thread, key):
+def test_malformed_idempotency_key_is_400(world, patient_client, thread, key):
     before = snapshot()
     response = post_json(
-        patient, f"/api/threads/{thread.uuid}/messages", {"body": "x"}, HTTP_IDEMPOTENCY_KEY=key
+        patient_client,
+        f"/api/threads/{thread.uuid}/messages",
+        {"body": "x"},
+        HTTP_IDEMPOTENCY_KEY=key,
     )
     assert_refused(response, 400, "bad_request")
     assert snapshot() == before
@@ -431,9 +406,9 @@ def test_malformed_idempotency_key_is_400(world, patient, thread, key):
         ({"body": "x", "attachments": [str(uuid.uuid4())] * 21}, 422),
     ],
 )
-def test_malformed_reply_bodies_are_4xx_json(world, patient, thread, payload, status):
+def test_malformed_reply_bodies_are_4xx_json(world, patient_client, thread, payload, status):
     before = snapshot()
-    response = patient.post(
+    response = patient_client.post(
         f"/api/threads/{thread.uuid}/messages", payload, content_type="application/json"
     )
     assert_refused(response, status)
@@ -452,16 +427,18 @@ def test_malformed_reply_bodies_are_4xx_json(world, patient, thread, payload, st
         {"category": None},
     ],
 )
-def test_malformed_start_bodies_are_422(world, patient, change):
+def test_malformed_start_bodies_are_422(world, patient_client, change):
     before = snapshot()
-    response = post_json(patient, "/api/threads", start_body(world, **change))
+    response = post_json(patient_client, "/api/threads", start_body(world, **change))
     assert_refused(response, 422)
     assert snapshot() == before
 
 
-def test_oversized_json_body_is_413_not_500(world, patient, thread):
+def test_oversized_json_body_is_413_not_500(world, patient_client, thread):
     before = snapshot()
-    response = post_json(patient, f"/api/threads/{thread.uuid}/messages", {"body": "x" * 3_000_000})
+    response = post_json(
+        patient_client, f"/api/threads/{thread.uuid}/messages", {"body": "x" * 3_000_000}
+    )
     assert_refused(response, 413)
     assert snapshot() == before
 
@@ -480,8 +457,8 @@ def test_oversized_json_body_is_413_not_500(world, patient, thread):
         {"unread": "sometimes"},
     ],
 )
-def test_bad_inbox_filters_are_422(world, patient, query):
-    assert_refused(patient.get("/api/threads", query), 422)
+def test_bad_inbox_filters_are_422(world, patient_client, query):
+    assert_refused(patient_client.get("/api/threads", query), 422)
 
 
 @pytest.mark.parametrize(
@@ -494,17 +471,17 @@ def test_bad_inbox_filters_are_422(world, patient, query):
         "/api/drafts/zzz",
     ],
 )
-def test_malformed_ids_in_paths_are_4xx_json(world, patient, path):
-    for method in (patient.get, patient.post):
+def test_malformed_ids_in_paths_are_4xx_json(world, patient_client, path):
+    for method in (patient_client.get, patient_client.post):
         response = method(path)
         assert response.status_code in (400, 404, 405, 422), (path, response.status_code)
         assert response["Content-Type"].startswith("application/json")
 
 
-def test_messages_and_errors_carry_no_phi(world, patient, thread):
+def test_messages_and_errors_carry_no_phi(world, patient_client, thread):
     """Refusals name a code, never the patient, subject or body that was sent."""
     body = start_body(world, body="Secret rash details", to_practitioners=[str(world.c2.uuid)])
-    response = post_json(patient, "/api/threads", body)
+    response = post_json(patient_client, "/api/threads", body)
     text = response.content.decode()
     for phi in ("Secret rash", "Lopez", world.patient.mrn, "Another question"):
         assert phi not in text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from support.world import build_world
+from support.world import build_world, patient_question
 
 from carethread.api import actions as api_actions
 from carethread.crypto import keyring
@@ -50,14 +50,7 @@ def token_client(user):
 
 
 def start(world, subject="Dose question"):
-    return actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject=subject,
-        body="Morning or evening?",
-        to_practitioners=[world.c1],
-    )
+    return patient_question(world, subject=subject)
 
 
 @pytest.mark.parametrize("threads", [3, 30])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from allauth.mfa.models import Authenticator
-from django.test import Client
-from support.world import build_world, practitioner
+from support.world import client_of, practitioner
 
 from carethread.accounts import actions as accounts
 from carethread.accounts import middleware
@@ -14,17 +13,6 @@ from carethread.accounts.middleware import GUARD_CACHE_KEY, LAST_ACTIVITY_KEY
 from carethread.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def age_session(client, seconds):
@@ -35,7 +23,7 @@ def age_session(client, seconds):
 
 def test_idle_api_session_gets_a_json_401(world, settings):
     settings.CARETHREAD_PRACTICE_IDLE_SECONDS = 15 * 60
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     assert client.get("/api/threads").status_code == 200
     age_session(client, 15 * 60 + 1)
     response = client.get("/api/threads")
@@ -54,7 +42,7 @@ def test_idle_api_session_gets_a_json_401(world, settings):
 
 def test_idle_browser_session_is_still_redirected(world, settings):
     settings.CARETHREAD_PRACTICE_IDLE_SECONDS = 15 * 60
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     client.get("/")
     age_session(client, 15 * 60 + 1)
     response = client.get("/account/api-tokens")
@@ -64,7 +52,7 @@ def test_idle_browser_session_is_still_redirected(world, settings):
 
 def test_idle_post_to_the_api_writes_nothing(world, settings):
     settings.CARETHREAD_PATIENT_IDLE_SECONDS = 60
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     client.get("/api/threads")
     age_session(client, 61)
     response = client.post(
@@ -76,7 +64,7 @@ def test_idle_post_to_the_api_writes_nothing(world, settings):
 
 
 def test_blocked_api_session_gets_a_json_401(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     assert client.get("/api/threads").status_code == 200
     accounts.block_portal_access(world.patient.user, actor=None, reason_code="misuse")
     response = client.get("/api/threads")
@@ -87,7 +75,7 @@ def test_blocked_api_session_gets_a_json_401(world):
 
 
 def test_blocked_browser_session_is_still_redirected(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     accounts.block_portal_access(world.patient.user, actor=None, reason_code="misuse")
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
@@ -95,7 +83,7 @@ def test_blocked_browser_session_is_still_redirected(world):
 
 def test_practice_user_without_mfa_gets_a_json_403(world):
     newcomer = practitioner(world.org, "new@riverside.example.org", "Ng", mfa=False)
-    client = login(newcomer.user)
+    client = client_of(newcomer.user)
     response = client.get("/api/threads")
     assert response.status_code == 403
     assert response.json()["code"] == "mfa_required"
@@ -108,7 +96,7 @@ def test_setting_up_mfa_lets_the_practice_user_in_at_once(world):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     newcomer = practitioner(world.org, "new@riverside.example.org", "Ng", mfa=False)
-    client = login(newcomer.user)
+    client = client_of(newcomer.user)
     assert client.get("/api/threads").status_code == 403
     assert GUARD_CACHE_KEY not in client.session  # an unsettled answer is not remembered
     TOTP.activate(newcomer.user, generate_totp_secret())
@@ -116,7 +104,7 @@ def test_setting_up_mfa_lets_the_practice_user_in_at_once(world):
 
 
 def test_signed_in_api_get_pays_no_guard_queries(world, django_assert_num_queries):
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     client.get("/api/me")  # the first request looks the guards up and remembers them
     # session, user; then /api/me's own three (memberships, patient, representative)
     with django_assert_num_queries(5):
@@ -125,7 +113,7 @@ def test_signed_in_api_get_pays_no_guard_queries(world, django_assert_num_querie
 
 
 def test_guard_answer_is_looked_up_again_after_it_expires(world, monkeypatch):
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     client.get("/api/me")
     assert client.session[GUARD_CACHE_KEY]["mfa"] is True
     Authenticator.objects.filter(user=world.c1.user).delete()
@@ -139,7 +127,7 @@ def test_guard_answer_is_looked_up_again_after_it_expires(world, monkeypatch):
 
 
 def test_guard_cache_belongs_to_one_user(world):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     client.get("/api/me")
     assert client.session[GUARD_CACHE_KEY]["practice"] is False
     newcomer = practitioner(world.org, "new@riverside.example.org", "Ng", mfa=False)
@@ -153,7 +141,7 @@ def test_guard_cache_belongs_to_one_user(world):
 
 
 def test_last_activity_is_not_rewritten_on_every_request(world, monkeypatch):
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     client.get("/api/me")
     first = client.session[LAST_ACTIVITY_KEY]
     soon = first + middleware.ACTIVITY_WRITE_SECONDS - 1

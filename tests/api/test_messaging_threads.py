@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from django.test import Client
 from django.utils import timezone
-from support.world import build_world
+from support.api import post_json
+from support.world import client_of, patient_question
 
 from carethread.api import actions as api_actions
 from carethread.api.messaging_schemas import Box
@@ -20,31 +21,8 @@ from carethread.messaging.models import Message, Note, Thread
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-def login(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def post_json(client, path, data=None, **extra):
-    return client.post(path, data or {}, content_type="application/json", **extra)
-
-
 def start(world, subject="Dose question", **kw):
-    args = dict(
-        patient=world.patient,
-        category="medical",
-        subject=subject,
-        body="Morning or evening?",
-        to_practitioners=[world.c1],
-    )
-    args.update(kw)
-    return actions.start_thread(world.patient.user, **args)
+    return patient_question(world, subject=subject, **kw)
 
 
 def test_boxes_match_the_inbox_query():
@@ -54,7 +32,7 @@ def test_boxes_match_the_inbox_query():
 def test_inbox_rows_as_the_practice_sees_them(world):
     message = start(world)
     Thread.objects.filter(pk=message.thread_id).update(pool=world.refills, assignee=world.c1)
-    body = login(world.c1.user).get("/api/threads").json()
+    body = client_of(world.c1.user).get("/api/threads").json()
     (row,) = body["threads"]
     thread = Thread.objects.get(pk=message.thread_id)
     assert row["uuid"] == str(thread.uuid)
@@ -78,7 +56,7 @@ def test_inbox_rows_as_the_patient_side_sees_them(world):
     message = start(world)
     Thread.objects.filter(pk=message.thread_id).update(pool=world.refills, assignee=world.c1)
     for user in (world.patient.user, world.rep.user):
-        (row,) = login(user).get("/api/threads").json()["threads"]
+        (row,) = client_of(user).get("/api/threads").json()["threads"]
         assert row["patient"] == {"uuid": str(world.patient.uuid), "mrn": None, "name": "Pat Lopez"}
         assert row["pool"] is None and row["assignee"] is None
         assert "RFM-1001" not in str(row)
@@ -90,7 +68,7 @@ def test_overdue_marker_and_filters(world):
     Thread.objects.filter(pk=late.thread_id).update(
         reply_due_at=timezone.now() - dt.timedelta(hours=1)
     )
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     rows = client.get("/api/threads", {"overdue": "true"}).json()["threads"]
     assert [(r["subject"], r["overdue"]) for r in rows] == [("Late", True)]
     rows = client.get("/api/threads", {"category": "refill"}).json()["threads"]
@@ -103,11 +81,11 @@ def test_overdue_marker_and_filters(world):
 
 def test_pool_box(world):
     message = start(world, subject="Refill please", to_practitioners=[], to_pool=world.refills)
-    rows = login(world.staff.user).get(
+    rows = client_of(world.staff.user).get(
         "/api/threads", {"box": "pool", "pool": str(world.refills.uuid)}
     )
     assert [r["uuid"] for r in rows.json()["threads"]] == [str(message.thread.uuid)]
-    rows = login(world.c2.user).get(
+    rows = client_of(world.c2.user).get(
         "/api/threads", {"box": "pool", "pool": str(world.refills.uuid)}
     )
     assert rows.json()["threads"] == []
@@ -116,7 +94,7 @@ def test_pool_box(world):
 @pytest.mark.parametrize(("who", "box"), [("c1", "mine"), ("c1", "all"), ("patient", "mine")])
 def test_paging_with_before_visits_every_thread_once(world, who, box):
     made = [start(world, subject=f"Question {n}").thread_id for n in range(5)]
-    client = login(getattr(world, who).user)
+    client = client_of(getattr(world, who).user)
     seen, before = [], None
     for _ in range(4):
         params = {"limit": 2, "box": box, **({"before": before} if before else {})}
@@ -132,7 +110,7 @@ def test_paging_with_before_visits_every_thread_once(world, who, box):
 def test_unread_filter_and_total_follow_mark_read(world):
     first = start(world, subject="One")
     start(world, subject="Two")
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     assert client.get("/api/threads").json()["unread_total"] == 2
     response = client.post(f"/api/threads/{first.thread.uuid}/read")
     assert response.json() == {"unread": 0, "receipts": 1}
@@ -144,7 +122,7 @@ def test_unread_filter_and_total_follow_mark_read(world):
 
 def test_start_as_patient_returns_thread_and_message(world):
     response = post_json(
-        login(world.patient.user),
+        client_of(world.patient.user),
         "/api/threads",
         {
             "patient": str(world.patient.uuid),
@@ -188,7 +166,7 @@ def test_start_as_patient_returns_thread_and_message(world):
 
 def test_representative_writes_on_behalf_of_the_patient(world):
     response = post_json(
-        login(world.rep.user),
+        client_of(world.rep.user),
         "/api/threads",
         {
             "patient": str(world.patient.uuid),
@@ -206,7 +184,7 @@ def test_representative_writes_on_behalf_of_the_patient(world):
 
 
 def test_practice_writes_to_a_patient_and_about_a_patient(world):
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     to_patient = post_json(
         client,
         "/api/threads",
@@ -235,15 +213,15 @@ def test_practice_writes_to_a_patient_and_about_a_patient(world):
     assert clinical.json()["thread"]["kind"] == "clinical"
     # The patient does not see the clinicians' conversation.
     uuid = clinical.json()["thread"]["uuid"]
-    assert login(world.patient.user).get(f"/api/threads/{uuid}").status_code == 404
-    assert login(world.c2.user).get(f"/api/threads/{uuid}").status_code == 200
+    assert client_of(world.patient.user).get(f"/api/threads/{uuid}").status_code == 404
+    assert client_of(world.c2.user).get(f"/api/threads/{uuid}").status_code == 200
 
 
 def test_staff_sends_on_behalf_of_a_clinician(world):
     message = start(world)
     Thread.objects.filter(pk=message.thread_id).update(pool=world.refills)
     response = post_json(
-        login(world.staff.user),
+        client_of(world.staff.user),
         f"/api/threads/{message.thread.uuid}/messages",
         {"body": "Dr Rivera says mornings.", "on_behalf_of": str(world.c1.uuid)},
     )
@@ -261,7 +239,7 @@ def test_thread_view_for_practice_and_patient(world):
     note.seal("body_ct", "Called the pharmacy")
     note.save()
 
-    practice = login(world.c1.user).get(f"/api/threads/{thread.uuid}").json()
+    practice = client_of(world.c1.user).get(f"/api/threads/{thread.uuid}").json()
     assert practice["side"] == "practice" and practice["can_reply"] is True
     by_uuid = {m["uuid"]: m for m in practice["messages"]}
     assert by_uuid[str(answer.uuid)]["in_response_to"] == str(first.uuid)
@@ -273,7 +251,7 @@ def test_thread_view_for_practice_and_patient(world):
     assert [n["body"] for n in practice["notes"]] == ["Called the pharmacy"]
     assert practice["notes"][0]["author"] == {"uuid": str(world.c1.uuid), "name": "Dr Rivera"}
 
-    patient = login(world.patient.user).get(f"/api/threads/{thread.uuid}").json()
+    patient = client_of(world.patient.user).get(f"/api/threads/{thread.uuid}").json()
     assert patient["side"] == "patient" and patient["notes"] is None
     by_uuid = {m["uuid"]: m for m in patient["messages"]}
     assert by_uuid[str(mistaken.uuid)]["body"] is None
@@ -285,7 +263,7 @@ def test_thread_view_for_practice_and_patient(world):
 def test_read_receipts_both_ways(world):
     first = start(world)
     thread = first.thread
-    patient, clinician = login(world.patient.user), login(world.c1.user)
+    patient, clinician = client_of(world.patient.user), client_of(world.c1.user)
     unread = patient.get(f"/api/threads/{thread.uuid}").json()["messages"][0]
     assert unread["read_at"] is None
     assert clinician.post(f"/api/threads/{thread.uuid}/read").json()["receipts"] == 1
@@ -304,7 +282,7 @@ def test_read_receipts_both_ways(world):
 
 def test_reply_answers_with_the_new_version(world):
     first = start(world)
-    client = login(world.c1.user)
+    client = client_of(world.c1.user)
     view = client.get(f"/api/threads/{first.thread.uuid}").json()
     version = view["thread"]["version"]
     response = post_json(
@@ -320,7 +298,7 @@ def test_reply_answers_with_the_new_version(world):
 
 def test_retract_own_message(world):
     first = start(world)
-    client = login(world.patient.user)
+    client = client_of(world.patient.user)
     response = client.post(f"/api/messages/{first.uuid}/retract")
     assert response.status_code == 200
     body = response.json()
@@ -329,7 +307,7 @@ def test_retract_own_message(world):
     again = client.post(f"/api/messages/{first.uuid}/retract")
     assert again.status_code == 409 and again.json()["code"] == "already_retracted"
     # The practice still sees what was written.
-    view = login(world.c1.user).get(f"/api/threads/{first.thread.uuid}").json()
+    view = client_of(world.c1.user).get(f"/api/threads/{first.thread.uuid}").json()
     assert view["messages"][0]["body"] == "Morning or evening?"
 
 
@@ -337,7 +315,7 @@ def test_practice_retracts_a_practice_message_and_not_a_patients(world):
     first = start(world)
     thread, _ = access_thread(world.c1.user, first.thread.uuid)
     answer = actions.reply(world.c1.user, thread, body="Wrong advice")
-    colleague = login(world.c1.user)
+    colleague = client_of(world.c1.user)
     assert colleague.post(f"/api/messages/{answer.uuid}/retract").status_code == 200
     refused = colleague.post(f"/api/messages/{first.uuid}/retract")
     assert refused.status_code == 403 and refused.json()["code"] == "not_allowed"
@@ -354,7 +332,7 @@ def test_token_callers_use_every_read_route(world):
 
 
 def test_recipients_for_the_compose_form(world):
-    patient_side = login(world.patient.user).get(
+    patient_side = client_of(world.patient.user).get(
         "/api/recipients", {"patient": str(world.patient.uuid)}
     )
     body = patient_side.json()
@@ -362,7 +340,7 @@ def test_recipients_for_the_compose_form(world):
     assert {p["name"] for p in body["pools"]} == {"Refills", "Front desk"}
     assert "email" not in str(body) and "npi" not in str(body)
 
-    practice = login(world.c1.user).get("/api/recipients", {"patient": str(world.patient.uuid)})
+    practice = client_of(world.c1.user).get("/api/recipients", {"patient": str(world.patient.uuid)})
     names = {p["uuid"] for p in practice.json()["practitioners"]}
     assert names == {str(world.c2.uuid), str(world.staff.uuid), str(world.staff2.uuid)}
     assert practice.json()["pools"] == []

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.utils import timezone
-from support.world import build_world
+from support.world import build_world, patient_question
 
 from carethread.api import actions as api_actions
 from carethread.audit.models import AuditEvent
@@ -61,14 +61,7 @@ def api(user):
 
 
 def patient_thread(world):
-    message = actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject="Question",
-        body="Is this normal?",
-        to_practitioners=[world.c1],
-    )
+    message = patient_question(world, subject="Question", body="Is this normal?")
     return Thread.objects.get(pk=message.thread_id)
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.browser import new_page
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body
 # are still synchronous and safe.
@@ -52,18 +53,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.csp_errors = []
-    page.on(
-        "console",
-        lambda msg: (
-            page.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None
-        ),
-    )
+    page = new_page(browser, live_server.url)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from playwright.sync_api import expect
-from support.world import PASSWORD, build_world
+from support.browser import new_page as browser_page
+from support.world import PASSWORD
 
 from carethread.messaging import actions
 
@@ -25,28 +26,13 @@ BODY = "Since Monday I feel dizzy when I stand up. Is that the new medicine?"
 REPLY = "Thank you for telling us. Please check your blood pressure twice a day."
 
 
-@pytest.fixture
-def world():
-    return build_world()
-
-
 def totp_secret(user) -> str:
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     return get_adapter().decrypt(authenticator.data["secret"])
 
 
 def new_page(browser, live_server, **options):
-    context = browser.new_context(base_url=live_server.url, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.csp_errors = []
-    page.on(
-        "console",
-        lambda msg: (
-            page.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None
-        ),
-    )
-    return page
+    return browser_page(browser, live_server.url, **options)
 
 
 def sign_in(page, email: str, totp_code=None) -> None:

@@ -5,7 +5,6 @@ the numerator window. Each is echoed in the document's ``policy``."""
 from __future__ import annotations
 
 import pytest
-from support.world import build_world
 
 from carethread.messaging import actions
 from tests.measures.scenario import (
@@ -24,11 +23,6 @@ from tests.measures.scenario import (
 pytestmark = pytest.mark.django_db
 
 COMBINATIONS = [(a, h) for a in ("clinician", "delegate", "practice") for h in (False, True)]
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def year_report(*policies: str, **options):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from support.world import build_world
 
 from carethread.core.models import Membership, Organization
 from carethread.messaging import actions, drafts
@@ -33,11 +32,6 @@ from tests.measures.scenario import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 YEAR = ("pi-2018", "2018-01-01", "2018-12-31")

@@ -6,24 +6,13 @@ import uuid
 
 import pytest
 from django.http import Http404
+from support.world import patient_question
 
 from carethread.audit.models import AuditEvent
-from carethread.messaging import actions, drafts, queries
+from carethread.messaging import drafts, queries
 from carethread.messaging.access import access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Draft, Message, Thread, ThreadMember
-
-
-def start(world, **kw):
-    args = dict(
-        patient=world.patient,
-        category="medical",
-        subject="Dose question",
-        body="Morning or evening?",
-        to_practitioners=[world.c1],
-    )
-    args.update(kw)
-    return actions.start_thread(world.patient.user, **args)
 
 
 def test_save_encrypts_and_audits_without_content(world):
@@ -101,7 +90,7 @@ def test_send_new_thread_draft_deletes_it_in_the_same_transaction(world):
 
 
 def test_send_reply_draft(world):
-    first = start(world)
+    first = patient_question(world)
     thread, _ = access_thread(world.c1.user, first.thread.uuid)
     draft = drafts.save_draft(
         world.c1.user,
@@ -160,7 +149,7 @@ def test_refused_send_leaves_the_draft_and_writes_nothing(world, setup, code):
 
 
 def test_reply_draft_of_a_thread_the_author_lost_is_404(world):
-    first = start(world)
+    first = patient_question(world)
     thread, _ = access_thread(world.rep.user, first.thread.uuid)
     draft = drafts.save_draft(world.rep.user, thread=thread, body="For my mother")
     world.rep.active = False
@@ -171,7 +160,7 @@ def test_reply_draft_of_a_thread_the_author_lost_is_404(world):
 
 
 def test_drafts_never_count_as_messages(world):
-    first = start(world)
+    first = patient_question(world)
     thread, _ = access_thread(world.patient.user, first.thread.uuid)
     viewer = viewer_for(world.c1.user)
     before = (
@@ -232,7 +221,7 @@ def test_bad_recipient_references_are_refused(world, recipients):
 
 
 def test_thread_and_patient_must_agree(world):
-    first = start(world)
+    first = patient_question(world)
     with pytest.raises(MessagingError):
         drafts.save_draft(world.patient.user, thread=first.thread, patient=world.other_patient)
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from support.world import DOSE_QUESTION, patient_question
 
 from carethread.audit.models import AuditEvent
 from carethread.messaging import actions
@@ -16,15 +17,7 @@ from carethread.notifications.models import Notification
 
 
 def start_from_patient(world, **kw):
-    args = dict(
-        patient=world.patient,
-        category="medical",
-        subject="Question about my dose",
-        body="Should I take it in the morning?",
-        to_practitioners=[world.c1],
-    )
-    args.update(kw)
-    return actions.start_thread(world.patient.user, **args)
+    return patient_question(world, **{**DOSE_QUESTION, **kw})
 
 
 def test_patient_writes_to_their_clinician(world):

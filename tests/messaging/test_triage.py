@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from support.world import DOSE_QUESTION, patient_question
 
 from carethread.audit.models import AuditEvent
 from carethread.messaging import actions, queries
@@ -23,15 +24,7 @@ from carethread.notifications.models import Notification
 
 
 def patient_writes(world, user=None, **kw):
-    args = dict(
-        patient=world.patient,
-        category="medical",
-        subject="Question about my dose",
-        body="Should I take it in the morning?",
-        to_practitioners=[world.c1],
-    )
-    args.update(kw)
-    return actions.start_thread(user or world.patient.user, **args)
+    return patient_question(world, user, **{**DOSE_QUESTION, **kw})
 
 
 def automatic(thread):

@@ -9,6 +9,7 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from support.world import patient_question
 
 from carethread.audit.models import AuditEvent
 from carethread.core.models import Practitioner
@@ -33,14 +34,7 @@ def pool_thread(world, pool=None):
 
 
 def clinician_thread(world):
-    message = actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject="Question",
-        body="Is this normal?",
-        to_practitioners=[world.c1],
-    )
+    message = patient_question(world, subject="Question", body="Is this normal?")
     return Thread.objects.get(pk=message.thread_id)
 
 

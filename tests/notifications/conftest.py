@@ -49,13 +49,6 @@ def no_app_checks(monkeypatch):
     monkeypatch.setattr(senders, "_RESOLVERS", {})
 
 
-@pytest.fixture
-def world(db):
-    from support.world import build_world
-
-    return build_world()
-
-
 def everything_in(mail) -> str:
     """Every header (decoded) and every part (decoded) of a received mail, plus its raw text:
     what a PHI check must search."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from support.world import make_admin
+from support.world import client_of, make_admin
 
 from carethread.accounts import actions as accounts
 from carethread.core.models import Membership
@@ -16,12 +16,6 @@ from carethread.notifications.models import Notification
 pytestmark = pytest.mark.django_db
 URL = "/practice/notifications"
 State = Notification.State
-
-
-def as_user(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def count(page: str, name: str) -> int:
@@ -67,7 +61,7 @@ def delivered(world):
 
 def test_an_admin_sees_the_counts_of_their_practice_only(delivered):
     w = delivered
-    response = as_user(w.c1.user).get(URL)
+    response = client_of(w.c1.user).get(URL)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
     page = response.content.decode()
@@ -94,7 +88,7 @@ def test_the_other_practices_admin_sees_theirs(delivered):
     w = delivered
     membership = Membership.objects.get(practitioner=w.outsider, organization=w.other_org)
     accounts.set_practice_admin(membership, True, actor=None)
-    page = as_user(w.outsider.user).get(URL).content.decode()
+    page = client_of(w.outsider.user).get(URL).content.decode()
     assert "Hillside Pediatrics" in page and "Riverside" not in page
     assert (count(page, "failed"), count(page, "unknown_outcome_retries")) == (1, 5)
 
@@ -103,7 +97,7 @@ def test_the_other_practices_admin_sees_theirs(delivered):
 def test_anyone_but_an_admin_gets_404(delivered, who):
     w = delivered
     user = getattr(w, who).user
-    response = as_user(user).get(URL)
+    response = client_of(user).get(URL)
     assert response.status_code == 404
     assert "Riverside" not in response.content.decode()
 

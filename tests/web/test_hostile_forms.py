@@ -26,10 +26,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support.world import build_world, make_admin
+from support.world import build_world, make_admin, patient_question
 
 from carethread.accounts import actions as accounts
-from carethread.messaging import actions
 from carethread.messaging.models import Thread
 
 pytestmark = pytest.mark.django_db
@@ -208,14 +207,7 @@ def route_names() -> list[tuple[str, URLPattern]]:
 def world(db):
     w = build_world()
     make_admin(w)
-    w.thread = actions.start_thread(
-        w.patient.user,
-        patient=w.patient,
-        category="medical",
-        subject="Dose question",
-        body="Morning or evening?",
-        to_practitioners=[w.c1],
-    ).thread
+    w.thread = patient_question(w).thread
     return w
 
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.test import Client
 from django.utils import timezone
-from support.world import build_world
+from support.world import client_of, patient_question
 
 from carethread.audit.models import AuditEvent
 from carethread.messaging import actions
@@ -26,21 +26,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture
 def thread(world):
     """A patient's message to their clinician (c1)."""
-    return actions.start_thread(
-        world.patient.user,
-        patient=world.patient,
-        category="medical",
-        subject=SUBJECT,
-        body=BODY,
-        to_practitioners=[world.c1],
-    ).thread
+    return patient_question(world, subject=SUBJECT, body=BODY).thread
 
 
 @pytest.fixture
@@ -59,12 +47,6 @@ def pool_thread(world):
 def written() -> int:
     """Messages people wrote (the practice's automatic acknowledgements left out)."""
     return Message.objects.filter(is_automatic=False).count()
-
-
-def as_user(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def thread_url(t) -> str:
@@ -121,7 +103,7 @@ def test_anonymous_is_sent_to_sign_in(world, thread):
     ],
 )
 def test_thread_page_is_404_for_anyone_who_may_not_see_it(world, thread, who, allowed):
-    client = as_user(getattr(world, who).user)
+    client = client_of(getattr(world, who).user)
     response = client.get(thread_url(thread))
     if allowed:
         assert response.status_code == 200
@@ -137,12 +119,12 @@ def test_thread_page_is_404_for_anyone_who_may_not_see_it(world, thread, who, al
 
 @pytest.mark.parametrize(("who", "allowed"), [("staff", True), ("staff2", False), ("c2", False)])
 def test_pool_threads_are_seen_by_the_pool_only(world, pool_thread, who, allowed):
-    response = as_user(getattr(world, who).user).get(thread_url(pool_thread))
+    response = client_of(getattr(world, who).user).get(thread_url(pool_thread))
     assert response.status_code == (200 if allowed else 404)
 
 
 def test_unknown_and_malformed_thread_ids_are_the_same_404(world):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     for url in (f"/messages/{uuid.uuid4()}/", "/messages/not-a-uuid/"):
         response = client.get(url)
         assert response.status_code == 404
@@ -152,7 +134,7 @@ def test_unknown_and_malformed_thread_ids_are_the_same_404(world):
 def test_opening_a_thread_records_the_view_and_marks_it_read(world, thread):
     member = ThreadMember.objects.get(thread=thread, user=world.c1.user)
     assert member.unread == 1
-    response = as_user(world.c1.user).get(thread_url(thread))
+    response = client_of(world.c1.user).get(thread_url(thread))
     assert response.status_code == 200
     assert response["Cache-Control"].count("no-store") == 1
     member.refresh_from_db()
@@ -161,12 +143,12 @@ def test_opening_a_thread_records_the_view_and_marks_it_read(world, thread):
     assert view.patient_id == world.patient.pk
     assert AuditEvent.objects.filter(action="message.read", actor_id=world.c1.user.pk).exists()
     # The patient now sees the practice's read receipt under their message.
-    patient_page = text(as_user(world.patient.user).get(thread_url(thread)))
+    patient_page = text(client_of(world.patient.user).get(thread_url(thread)))
     assert "Read by the practice" in patient_page
 
 
 def test_a_refused_view_writes_no_view_entry(world, thread):
-    as_user(world.outsider.user).get(thread_url(thread))
+    client_of(world.outsider.user).get(thread_url(thread))
     assert not AuditEvent.objects.filter(action="thread.view").exists()
 
 
@@ -176,7 +158,7 @@ def test_a_refused_view_writes_no_view_entry(world, thread):
 def test_patient_inbox_lists_threads_newest_first_with_unread_markers(world, thread, pool_thread):
     reply_body = "Please rest it and come in on Monday."
     actions.reply(world.c1.user, thread, body=reply_body)
-    response = as_user(world.patient.user).get(INBOX)
+    response = client_of(world.patient.user).get(INBOX)
     page = text(response)
     assert response.status_code == 200
     # The reply made the knee thread the newest.
@@ -195,13 +177,13 @@ def test_patient_inbox_lists_threads_newest_first_with_unread_markers(world, thr
 
 
 def test_representative_switches_between_patients(world, thread):
-    page = text(as_user(world.rep.user).get(INBOX))
+    page = text(client_of(world.rep.user).get(INBOX))
     assert "Show messages for" not in page  # one represented person: nothing to choose
     assert SUBJECT in page and "About Pat Lopez" in page
-    selected = as_user(world.rep.user).get(INBOX, {"patient": str(world.patient.uuid)})
+    selected = client_of(world.rep.user).get(INBOX, {"patient": str(world.patient.uuid)})
     assert selected.status_code == 200 and SUBJECT in text(selected)
     # A patient they do not represent is not found.
-    other = as_user(world.rep.user).get(INBOX, {"patient": str(world.other_patient.uuid)})
+    other = client_of(world.rep.user).get(INBOX, {"patient": str(world.other_patient.uuid)})
     assert other.status_code == 404
 
 
@@ -212,7 +194,7 @@ def test_representative_of_two_patients_sees_the_selector(world, thread):
     second = representative(world.other_patient, "jane2@example.com", login=False)
     second.user = world.rep.user
     second.save()
-    client = as_user(world.rep.user)
+    client = client_of(world.rep.user)
     page = text(client.get(INBOX))
     assert "Show messages for" in page and "Pat Smith" in page
     only_other = text(client.get(INBOX, {"patient": str(world.other_patient.uuid)}))
@@ -220,7 +202,7 @@ def test_representative_of_two_patients_sees_the_selector(world, thread):
 
 
 def test_practice_inbox_tabs_and_filters(world, thread, pool_thread):
-    client = as_user(world.staff.user)
+    client = client_of(world.staff.user)
     mine = text(client.get(INBOX))
     assert "Clinical inbox" in mine
     assert 'aria-current="page">My threads' in mine
@@ -244,7 +226,7 @@ def test_practice_inbox_tabs_and_filters(world, thread, pool_thread):
 
 def test_practice_inbox_unread_and_overdue_markers(world, thread):
     Thread.objects.filter(pk=thread.pk).update(reply_due_at=timezone.now() - dt.timedelta(hours=1))
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     page = text(client.get(INBOX))
     assert "1 unread" in page and "badge-overdue" in page
     assert text(client.get(INBOX, {"overdue": "on"})).count(SUBJECT) == 1
@@ -254,7 +236,7 @@ def test_practice_inbox_unread_and_overdue_markers(world, thread):
 
 
 def test_patient_filter_goes_through_a_posted_mrn(world, thread):
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     response = client.post(
         "/messages/find-patient", {"mrn": "RFM-1001", "to": "inbox", "box": "mine"}
     )
@@ -266,17 +248,19 @@ def test_patient_filter_goes_through_a_posted_mrn(world, thread):
     missing = client.post("/messages/find-patient", {"mrn": "NOPE-1", "to": "inbox"})
     assert missing.status_code == 400 and "No patient of your practice" in text(missing)
     # Another organisation's patient is not found either.
-    outsider = as_user(world.outsider.user).post("/messages/find-patient", {"mrn": "RFM-1001"})
+    outsider = client_of(world.outsider.user).post("/messages/find-patient", {"mrn": "RFM-1001"})
     assert outsider.status_code == 400
     # Patients cannot look up anyone.
     assert (
-        as_user(world.patient.user).post("/messages/find-patient", {"mrn": "RFM-1001"}).status_code
+        client_of(world.patient.user)
+        .post("/messages/find-patient", {"mrn": "RFM-1001"})
+        .status_code
         == 404
     )
 
 
 def test_inbox_query_count_does_not_grow_with_rows(world, django_assert_max_num_queries):
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     client.get(INBOX)  # warm the session
     for n in range(6):
         actions.start_thread(
@@ -317,7 +301,7 @@ def test_older_conversations_page_on(world, settings):
             body="text",
             to_practitioners=[world.c1],
         )
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     first = text(client.get(INBOX))
     assert "Topic number 051" in first and "Topic number 001" not in first
     older = re.search(r'<a href="(\?[^"]*before=[^"]+)">Older conversations</a>', first).group(1)
@@ -332,16 +316,16 @@ def test_older_conversations_page_on(world, settings):
 
 def test_patient_record_lists_every_visible_thread(world, thread, pool_thread):
     url = f"/patients/{world.patient.uuid}/messages"
-    page = text(as_user(world.c1.user).get(url))
+    page = text(client_of(world.c1.user).get(url))
     assert SUBJECT in page and "New message to this patient" in page
     assert f'href="/messages/new?patient={world.patient.uuid}"' in page
     # staff sees the pool thread but not c1's conversation
-    staff_page = text(as_user(world.staff.user).get(url))
+    staff_page = text(client_of(world.staff.user).get(url))
     assert "Refill for lisinopril" in staff_page and SUBJECT not in staff_page
     for who in ("outsider", "patient", "rep"):
-        assert as_user(getattr(world, who).user).get(url).status_code == 404, who
+        assert client_of(getattr(world, who).user).get(url).status_code == 404, who
     assert (
-        as_user(world.c1.user).get(f"/patients/{world.outside_patient.uuid}/messages").status_code
+        client_of(world.c1.user).get(f"/patients/{world.outside_patient.uuid}/messages").status_code
         == 404
     )
 
@@ -350,7 +334,7 @@ def test_patient_record_lists_every_visible_thread(world, thread, pool_thread):
 
 
 def test_compose_shows_the_emergency_notice_and_response_time_before_sending(world):
-    response = as_user(world.patient.user).get(NEW)
+    response = client_of(world.patient.user).get(NEW)
     page = text(response)
     assert response.status_code == 200
     assert "Messaging is not for emergencies — call 911" in page
@@ -364,7 +348,7 @@ def test_compose_shows_the_emergency_notice_and_response_time_before_sending(wor
 
 
 def test_patient_sends_a_message_with_readings(world):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     data = compose_data(world, bp_systolic="128", bp_diastolic="82", glucose="104", weight="171.5")
     response = client.post(NEW, data)
     assert response.status_code == 302
@@ -378,11 +362,11 @@ def test_patient_sends_a_message_with_readings(world):
     assert "<dt>Weight</dt><dd>171.5 lb</dd>" in page
     assert "Not read by the practice yet" in page
     # the clinician sees the same structured values
-    assert "<dd>128/82 mmHg</dd>" in text(as_user(world.c1.user).get(response["Location"]))
+    assert "<dd>128/82 mmHg</dd>" in text(client_of(world.c1.user).get(response["Location"]))
 
 
 def test_compose_errors_re_render_the_form(world):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     missing = client.post(NEW, compose_data(world, body="   ", subject=""))
     assert missing.status_code == 400
     page = text(missing)
@@ -398,14 +382,14 @@ def test_compose_errors_re_render_the_form(world):
 
 def test_a_refusal_of_the_action_is_shown_in_the_form(world, settings):
     settings.CARETHREAD_SEND_RATE_PER_HOUR = 0
-    response = as_user(world.patient.user).post(NEW, compose_data(world))
+    response = client_of(world.patient.user).post(NEW, compose_data(world))
     assert response.status_code == 429
     assert "Too many messages; please wait a while." in text(response)
     assert written() == 0
 
 
 def test_sending_the_same_form_twice_writes_one_message(world):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     data = compose_data(world, client_key="k-0123456789")
     first = client.post(NEW, data)
     second = client.post(NEW, data)
@@ -415,39 +399,39 @@ def test_sending_the_same_form_twice_writes_one_message(world):
 
 
 def test_representative_writes_on_behalf_of_the_patient(world):
-    client = as_user(world.rep.user)
+    client = client_of(world.rep.user)
     page = text(client.get(NEW))
     assert "You are writing on behalf of Pat Lopez" in page
     assert 'name="private"' not in page  # only the patient keeps threads from proxies
     response = client.post(NEW, compose_data(world))
     assert response.status_code == 302
-    thread_page = text(as_user(world.c1.user).get(response["Location"]))
+    thread_page = text(client_of(world.c1.user).get(response["Location"]))
     assert "Jane Doe on behalf of Pat Lopez" in thread_page
 
 
 def test_a_private_thread_is_kept_from_representatives(world):
-    response = as_user(world.patient.user).post(NEW, compose_data(world, private="on"))
+    response = client_of(world.patient.user).post(NEW, compose_data(world, private="on"))
     assert response.status_code == 302
     assert Thread.objects.get().private_from_representatives
-    assert as_user(world.rep.user).get(response["Location"]).status_code == 404
-    assert "Rash on my arm" not in text(as_user(world.rep.user).get(INBOX))
+    assert client_of(world.rep.user).get(response["Location"]).status_code == 404
+    assert "Rash on my arm" not in text(client_of(world.rep.user).get(INBOX))
 
 
 def test_compose_is_404_for_an_expired_representative(world):
-    client = as_user(world.expired_rep.user)
+    client = client_of(world.expired_rep.user)
     assert client.get(NEW).status_code == 404
     assert client.post(NEW, compose_data(world)).status_code == 404
     assert written() == 0
 
 
 def test_expired_representative_inbox_offers_nothing_to_write(world, thread):
-    page = text(as_user(world.expired_rep.user).get(INBOX))
+    page = text(client_of(world.expired_rep.user).get(INBOX))
     assert "There are no messages you can see." in page
     assert 'href="/messages/new"' not in page and SUBJECT not in page
 
 
 def test_compose_for_a_patient_not_represented_is_404(world):
-    client = as_user(world.rep.user)
+    client = client_of(world.rep.user)
     assert client.get(NEW, {"patient": str(world.other_patient.uuid)}).status_code == 404
 
 
@@ -455,20 +439,20 @@ def test_compose_for_a_patient_not_represented_is_404(world):
 
 
 def test_practice_compose_needs_a_patient_of_the_practice(world):
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     lookup = client.get(NEW)
     assert lookup.status_code == 200 and "Find a patient" in text(lookup)
     assert client.get(NEW, {"patient": str(world.patient.uuid)}).status_code == 200
     assert client.get(NEW, {"patient": str(world.outside_patient.uuid)}).status_code == 404
     assert client.get(NEW, {"patient": "RFM-1001"}).status_code == 404
     assert (
-        as_user(world.outsider.user).get(NEW, {"patient": str(world.patient.uuid)}).status_code
+        client_of(world.outsider.user).get(NEW, {"patient": str(world.patient.uuid)}).status_code
         == 404
     )
 
 
 def test_clinician_writes_to_the_patient(world):
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     url = f"{NEW}?patient={world.patient.uuid}"
     response = client.post(
         url,
@@ -482,11 +466,11 @@ def test_clinician_writes_to_the_patient(world):
     assert response.status_code == 302
     thread = Thread.objects.get()
     assert thread.includes_patient and thread.assignee == world.c1
-    assert "All normal." in text(as_user(world.patient.user).get(response["Location"]))
+    assert "All normal." in text(client_of(world.patient.user).get(response["Location"]))
 
 
 def test_clinician_writes_to_a_colleague_about_the_patient(world):
-    client = as_user(world.c1.user)
+    client = client_of(world.c1.user)
     url = f"{NEW}?patient={world.patient.uuid}"
     page = text(client.get(url))
     assert f'value="{world.c2.uuid}"' in page and f'value="{world.c1.uuid}"' not in page
@@ -509,16 +493,16 @@ def test_clinician_writes_to_a_colleague_about_the_patient(world):
     assert response.status_code == 302
     thread = Thread.objects.get()
     assert thread.kind == "clinical" and not thread.includes_patient
-    assert as_user(world.c2.user).get(response["Location"]).status_code == 200
-    assert as_user(world.patient.user).get(response["Location"]).status_code == 404
+    assert client_of(world.c2.user).get(response["Location"]).status_code == 200
+    assert client_of(world.patient.user).get(response["Location"]).status_code == 404
 
 
 def test_staff_send_on_behalf_of_a_clinician(world):
-    client = as_user(world.staff.user)
+    client = client_of(world.staff.user)
     url = f"{NEW}?patient={world.patient.uuid}"
     page = text(client.get(url))
     assert "Send on behalf of" in page and f'value="{world.c1.uuid}"' in page
-    assert "Send on behalf of" not in text(as_user(world.c1.user).get(url))
+    assert "Send on behalf of" not in text(client_of(world.c1.user).get(url))
     response = client.post(
         url,
         {
@@ -530,12 +514,12 @@ def test_staff_send_on_behalf_of_a_clinician(world):
         },
     )
     assert response.status_code == 302
-    thread_page = text(as_user(world.patient.user).get(response["Location"]))
+    thread_page = text(client_of(world.patient.user).get(response["Location"]))
     assert "Dr Okafor on behalf of Dr Rivera" in thread_page
 
 
 def test_practice_compose_refusal_is_shown(world):
-    response = as_user(world.c1.user).post(
+    response = client_of(world.c1.user).post(
         f"{NEW}?patient={world.unenrolled.uuid}",
         {"to": "patient", "category": "medical", "subject": "Hello", "body": "Hi"},
     )
@@ -547,20 +531,20 @@ def test_practice_compose_refusal_is_shown(world):
 
 
 def test_reply_and_read_receipt_both_ways(world, thread):
-    practice = as_user(world.c1.user)
+    practice = client_of(world.c1.user)
     practice.get(thread_url(thread))
     response = practice.post(f"{thread_url(thread)}reply", {"body": "Rest it for a week."})
     assert response.status_code == 302 and "#message-" in response["Location"]
     page = text(practice.get(thread_url(thread)))
     assert "Not read by the patient yet" in page
-    patient = as_user(world.patient.user)
+    patient = client_of(world.patient.user)
     patient_page = text(patient.get(thread_url(thread)))
     assert "Rest it for a week." in patient_page and "Dr Rivera" in patient_page
     assert "Read by patient" in text(practice.get(thread_url(thread)))
 
 
 def test_reply_errors_re_render_the_thread(world, thread):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     empty = client.post(f"{thread_url(thread)}reply", {"body": " "})
     assert empty.status_code == 400
     assert "There is a problem" in text(empty) and BODY in text(empty)
@@ -569,7 +553,7 @@ def test_reply_errors_re_render_the_thread(world, thread):
 def test_closed_reply_window_disables_the_form_with_the_reason(world, thread):
     old = timezone.now() - dt.timedelta(days=60)
     Thread.objects.filter(pk=thread.pk).update(last_message_at=old)
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     page = text(client.get(thread_url(thread)))
     assert "The conversation is closed to replies; start a new message." in page
     assert '<fieldset disabled aria-describedby="reply-closed">' in page
@@ -580,23 +564,23 @@ def test_closed_reply_window_disables_the_form_with_the_reason(world, thread):
 
 
 def test_retract_own_message(world, thread):
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     message = thread.messages.get(is_automatic=False)
     url = f"{thread_url(thread)}messages/{message.uuid}/retract"
-    assert as_user(world.c1.user).post(url).status_code == 404  # not theirs
-    assert as_user(world.outsider.user).post(url).status_code == 404
+    assert client_of(world.c1.user).post(url).status_code == 404  # not theirs
+    assert client_of(world.outsider.user).post(url).status_code == 404
     response = client.post(url)
     assert response.status_code == 302
     page = text(client.get(thread_url(thread)))
     assert "This message was retracted" in page and BODY not in page
-    rep_page = text(as_user(world.rep.user).get(thread_url(thread)))
+    rep_page = text(client_of(world.rep.user).get(thread_url(thread)))
     assert "This message was retracted" in rep_page and BODY not in rep_page
 
 
 def test_practice_sees_staff_controls_the_patient_never_does(world, thread):
-    staff_page = text(as_user(world.c1.user).get(thread_url(thread)))
+    staff_page = text(client_of(world.c1.user).get(thread_url(thread)))
     assert "Staff only" in staff_page and "Handling" in staff_page
-    patient_page = text(as_user(world.patient.user).get(thread_url(thread)))
+    patient_page = text(client_of(world.patient.user).get(thread_url(thread)))
     assert "Staff only" not in patient_page and "Assign to" not in patient_page
 
 
@@ -604,7 +588,7 @@ def test_practice_sees_staff_controls_the_patient_never_does(world, thread):
 
 
 def test_claim_assign_status_and_notes(world, pool_thread):
-    client = as_user(world.staff.user)
+    client = client_of(world.staff.user)
     url = thread_url(pool_thread)
     page = text(client.get(url))
     assert ">Claim</button>" in page
@@ -625,24 +609,24 @@ def test_claim_assign_status_and_notes(world, pool_thread):
     assert pool_thread.status == "closed"
     closed_page = text(client.get(url))
     assert ">Reopen</button>" in closed_page and "The conversation is closed." in closed_page
-    assert "The conversation is closed." in text(as_user(world.patient.user).get(url))
+    assert "The conversation is closed." in text(client_of(world.patient.user).get(url))
     client.post(f"{url}status", {"status": "open", "version": pool_thread.version})
     pool_thread.refresh_from_db()
     assert pool_thread.status == "open"
     # Notes: staff only.
     client.post(f"{url}notes", {"note-body": "Called the pharmacy."})
     assert "Called the pharmacy." in text(client.get(url))
-    assert "Called the pharmacy." not in text(as_user(world.patient.user).get(url))
+    assert "Called the pharmacy." not in text(client_of(world.patient.user).get(url))
     # Assign to a colleague by UUID.
     pool_thread.refresh_from_db()
     client.post(f"{url}assign", {"assignee": str(world.c2.uuid), "version": pool_thread.version})
     pool_thread.refresh_from_db()
     assert pool_thread.assignee == world.c2
-    assert as_user(world.c2.user).get(url).status_code == 200
+    assert client_of(world.c2.user).get(url).status_code == 200
 
 
 def test_triage_with_htmx_returns_the_panel_only(world, pool_thread):
-    client = as_user(world.staff.user)
+    client = client_of(world.staff.user)
     url = thread_url(pool_thread)
     response = client.post(
         f"{url}claim", {"version": pool_thread.version}, headers={"HX-Request": "true"}
@@ -671,7 +655,7 @@ def test_triage_with_htmx_returns_the_panel_only(world, pool_thread):
 def test_triage_is_404_for_the_patient_side_and_outsiders(world, pool_thread):
     url = thread_url(pool_thread)
     for who in ("patient", "rep", "staff2", "outsider"):
-        client = as_user(getattr(world, who).user)
+        client = client_of(getattr(world, who).user)
         for op, data in (
             ("claim", {}),
             ("status", {"status": "closed"}),
@@ -689,7 +673,7 @@ def test_triage_is_404_for_the_patient_side_and_outsiders(world, pool_thread):
 def test_attachment_upload_and_download(world):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     upload = SimpleUploadedFile("rash photo.png", PNG, content_type="image/png")
     response = client.post(NEW, {**compose_data(world), "attachments": [upload]})
     assert response.status_code == 302
@@ -698,7 +682,7 @@ def test_attachment_upload_and_download(world):
     page = text(client.get(response["Location"]))
     link = f"/messages/attachments/{attachment.uuid}"
     assert link in page and "rash photo.png" in page
-    download = as_user(world.c1.user).get(link)
+    download = client_of(world.c1.user).get(link)
     assert download.status_code == 200
     assert download.content == PNG
     assert download["Content-Type"] == "image/png"
@@ -709,13 +693,13 @@ def test_attachment_upload_and_download(world):
         action="attachment.download", actor_id=world.c1.user.pk
     ).exists()
     for who in ("outsider", "other_patient", "expired_rep", "staff2"):
-        assert as_user(getattr(world, who).user).get(link).status_code == 404, who
+        assert client_of(getattr(world, who).user).get(link).status_code == 404, who
 
 
 def test_a_refused_upload_is_shown_and_sends_nothing(world):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     fake = SimpleUploadedFile("notes.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
     response = client.post(NEW, {**compose_data(world), "attachments": [fake]})
     assert response.status_code == 400
@@ -726,7 +710,7 @@ def test_a_refused_upload_is_shown_and_sends_nothing(world):
 def test_a_good_upload_is_kept_when_the_form_must_be_sent_again(world, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client = as_user(world.patient.user)
+    client = client_of(world.patient.user)
     settings.CARETHREAD_SEND_RATE_PER_HOUR = 0
     upload = SimpleUploadedFile("scan.png", PNG, content_type="image/png")
     refused = client.post(NEW, {**compose_data(world), "attachments": [upload]})
@@ -739,7 +723,7 @@ def test_a_good_upload_is_kept_when_the_form_must_be_sent_again(world, settings)
     assert str(Message.objects.get(is_automatic=False).attachments.get().uuid) == kept
     # Someone else's unsent upload cannot be slipped in: it is dropped, not attached.
     settings.CARETHREAD_SEND_RATE_PER_HOUR = 0
-    other = as_user(world.other_patient.user)
+    other = client_of(world.other_patient.user)
     other_upload = SimpleUploadedFile("x.png", PNG, content_type="image/png")
     refused = other.post(
         NEW,
@@ -789,7 +773,7 @@ def test_help_page_is_public_and_says_what_messaging_is_not_for():
 
 
 def test_home_and_header_show_the_unread_count(world, thread):
-    page = text(as_user(world.c1.user).get("/"))
+    page = text(client_of(world.c1.user).get("/"))
     assert 'href="/messages/"' in page
     assert "You have <strong>1 unread</strong> message." in page
     assert '<span class="badge badge-unread">1<span class="visually-hidden"> unread</span>' in page
@@ -803,6 +787,6 @@ def test_no_phi_in_links(world, thread):
         ("c1", thread_url(thread)),
         ("c1", f"/patients/{world.patient.uuid}/messages"),
     ):
-        page = text(as_user(getattr(world, who).user).get(url))
+        page = text(client_of(getattr(world, who).user).get(url))
         for target in re.findall(r'(?:href|action|hx-post)="([^"]*)"', page):
             assert "RFM" not in target and "Lopez" not in target and "Knee" not in target, target

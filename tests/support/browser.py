@@ -1,0 +1,20 @@
+"""A Chromium page for the browser tests: a new context on the live server, a 15 s timeout, and
+``page.csp_errors`` collecting every Content Security Policy report of the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def new_page(browser: Any, base_url: str, **options: Any) -> Any:
+    context = browser.new_context(base_url=base_url, **options)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.csp_errors = []
+    page.on(
+        "console",
+        lambda msg: (
+            page.csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None
+        ),
+    )
+    return page
