@@ -20,10 +20,6 @@ from carethread.messaging import queries, rules
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.models import Attachment
 
-# Reads the pages share with the API live in ``messaging.queries``.
-from carethread.messaging.queries import message_in as message_in
-from carethread.messaging.queries import patient_organizations as patient_organizations
-
 READING_LABELS = {
     "blood-pressure": "Blood pressure",
     "blood-glucose": "Blood glucose",

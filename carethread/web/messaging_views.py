@@ -307,7 +307,7 @@ def _patient_compose(
 
 
 def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> HttpResponse:
-    organizations = reads.patient_organizations(viewer, patient)
+    organizations = queries.patient_organizations(viewer, patient)
     if not organizations:
         raise Http404
     options: dict[str, Any] = {
@@ -414,7 +414,7 @@ def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
 @require_POST
 def retract(request: HttpRequest, thread_uuid: str, message_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
-    message = reads.message_in(found, message_uuid)
+    message = queries.message_in(found, message_uuid)
     if message.author_id != request.user.pk:
         raise Http404
     try:
