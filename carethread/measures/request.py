@@ -21,6 +21,7 @@ from carethread.core.models import Organization, Practitioner
 from carethread.core.text import text_problem
 from carethread.core.validators import FIRST_DAY, LAST_DAY, DateOutOfRange, parse_day
 from carethread.measures.programs import Level, Program, UnknownProgram, get
+from carethread.measures.report import PolicyJson
 
 
 class MeasureInputError(ValueError):
@@ -58,7 +59,7 @@ class Policy:
             f"window={self.window}",
         ]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> PolicyJson:
         return {
             "actors": str(self.actors),
             "halo": self.halo,
