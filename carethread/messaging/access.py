@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -43,6 +43,15 @@ from carethread.core.models import (
 )
 from carethread.messaging.models import Attachment, Side, Thread, ThreadMember
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from carethread.accounts.models import User
+
+# Whoever a lookup is for: a signed-in user, or no one (an anonymous visitor, no login at all),
+# whom every gate answers like a stranger.
+Caller: TypeAlias = "User | AnonymousUser | None"
+
 # Set on a loaded thread: (viewer, whether they hold practice rights on it) and the viewer the
 # gate opened it for; read back only for that same ``Viewer`` (one request's facts).
 _PRACTICE_MEMO = "_carethread_practice_side"
@@ -54,7 +63,7 @@ class Viewer:
     """What a signed-in user may act as. Read once per request: the memberships at once, the
     representations and pools on first use (a practice user's thread lookup needs neither)."""
 
-    user: Any
+    user: User | None
     patient: Patient | None = None
     practitioner: Practitioner | None = None
     # Organisation id -> role ("clinician" / "staff") of the active memberships.
@@ -115,10 +124,10 @@ class Viewer:
         return value
 
 
-def viewer_for(user: Any) -> Viewer:
-    if user is None or not getattr(user, "is_authenticated", False):
+def viewer_for(user: Caller) -> Viewer:
+    if user is None or not user.is_authenticated:
         return Viewer(user=None)
-    if not user.is_active or getattr(user, "blocked_at", None) is not None:
+    if not user.is_active or user.blocked_at is not None:
         return Viewer(user=None)
     viewer = Viewer(user=user, patient=roles.patient_of(user))
     practitioner = roles.practitioner_of(user)
@@ -208,7 +217,7 @@ def with_practice_side(
     )
 
 
-def remember_practice_side(viewer: Viewer, thread: Thread, value: Any) -> None:
+def remember_practice_side(viewer: Viewer, thread: Thread, value: bool | None) -> None:
     if value is not None:
         thread.__dict__[_PRACTICE_MEMO] = (viewer, bool(value))
 
@@ -231,7 +240,7 @@ def may_see(viewer: Viewer, thread: Thread) -> bool:
 
 
 def access_thread(
-    user: Any, thread_uuid: UUID | str, *, viewer: Viewer | None = None
+    user: Caller, thread_uuid: UUID | str, *, viewer: Viewer | None = None
 ) -> tuple[Thread, Viewer]:
     """The thread ``thread_uuid`` if ``user`` may see it, else ``Http404`` (same for missing)."""
     viewer = viewer or viewer_for(user)
@@ -259,7 +268,7 @@ def on_practice_side(viewer: Viewer, thread: Thread) -> bool:
 
 
 def access_practice_thread(
-    user: Any, thread_uuid: UUID | str, *, viewer: Viewer | None = None
+    user: Caller, thread_uuid: UUID | str, *, viewer: Viewer | None = None
 ) -> tuple[Thread, Viewer]:
     """``access_thread`` for the practice's own controls (triage, notes, templates): the thread
     when the caller is on its practice side, else the same ``Http404`` as for a missing one."""
@@ -270,7 +279,7 @@ def access_practice_thread(
 
 
 def access_attachment(
-    user: Any, attachment_uuid: UUID | str, *, viewer: Viewer | None = None
+    user: Caller, attachment_uuid: UUID | str, *, viewer: Viewer | None = None
 ) -> tuple[Attachment, Viewer]:
     """An attachment of a visible, non-retracted message, or the caller's own upload."""
     viewer = viewer or viewer_for(user)

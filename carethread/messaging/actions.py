@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Protocol, TypedDict, Unpack
 from uuid import UUID
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -47,6 +48,10 @@ from carethread.messaging.posting import (
 )
 from carethread.messaging.versions import bump_version
 
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+    from carethread.core.json import JsonObject
+
 # -- what the sending actions take ---------------------------------------------------------------
 
 
@@ -60,9 +65,9 @@ class Sending(_Written, total=False):
 
     on_behalf_of: Practitioner | None
     attachments: Sequence[UUID | str]
-    readings: Sequence[dict[str, Any]] | None
+    readings: Sequence[JsonObject] | None
     client_key: str | None
-    request: Any
+    request: HttpRequest | None
     viewer: Viewer | None
 
 
@@ -111,15 +116,25 @@ class Context:
     """Who sends, from which request, at what time."""
 
     viewer: Viewer
-    request: Any
+    request: HttpRequest | None
     now: dt.datetime
 
     @property
-    def user(self) -> Any:
-        return self.viewer.user
+    def user(self) -> User:
+        """The signed-in sender (the sending actions refuse a viewer without a login)."""
+        user = self.viewer.user
+        assert user is not None
+        return user
 
 
-def _keywords(fields: Mapping[str, Any], spec: Any, action: str) -> None:
+class _KeywordSpec(Protocol):
+    """A ``TypedDict`` class, as far as ``_keywords`` reads it."""
+
+    __required_keys__: frozenset[str]
+    __optional_keys__: frozenset[str]
+
+
+def _keywords(fields: Mapping[str, object], spec: _KeywordSpec, action: str) -> None:
     """The ``TypeError`` Python raises for an unknown or missing keyword argument."""
     unknown = set(fields) - spec.__required_keys__ - spec.__optional_keys__
     missing = spec.__required_keys__ - set(fields)
@@ -144,7 +159,7 @@ def _compose(fields: Sending, in_response_to: Message | None = None) -> Compose:
 # -- starting a thread ---------------------------------------------------------------------------
 
 
-def start_thread(user: Any, **fields: Unpack[StartFields]) -> Message:
+def start_thread(user: User, **fields: Unpack[StartFields]) -> Message:
     """A new thread about ``patient`` and its first message (keywords: ``StartFields``).
 
     ``rate_limit=False`` is for callers with their own limit and confirmation step (bulk
@@ -264,7 +279,7 @@ def _start_from_practice(ctx: Context, new: NewThread, compose: Compose) -> Mess
         thread.seal("subject_ct", new.subject)
         thread.save(force_insert=True)
         addressees = Addressees(practitioners=list(to_practitioners))
-        patient_users: list[Any] = []
+        patient_users: list[User] = []
         if include_patient:
             side, patient_users = patient_side_addressees(thread, patient, ctx.now)
             if not patient_users:
@@ -273,7 +288,7 @@ def _start_from_practice(ctx: Context, new: NewThread, compose: Compose) -> Mess
         colleagues_users = practice_users_of(to_practitioners, [])
         extra = [on_behalf_of] if on_behalf_of is not None else []
         outgoing = compose.outgoing(
-            Sender.practice(viewer.practitioner, viewer.user, on_behalf_of),
+            Sender.practice(viewer.practitioner, ctx.user, on_behalf_of),
             addressees,
             members=[(u, Side.PRACTICE) for u in colleagues_users]
             + [(u, Side.PRACTICE) for u in practice_users_of(extra, [])]
@@ -287,7 +302,7 @@ def _start_from_practice(ctx: Context, new: NewThread, compose: Compose) -> Mess
 # -- replying ------------------------------------------------------------------------------------
 
 
-def reply(user: Any, thread: Thread, **fields: Unpack[ReplyFields]) -> Message:
+def reply(user: User, thread: Thread, **fields: Unpack[ReplyFields]) -> Message:
     """A reply in ``thread`` (already through the access gate) from either side (keywords:
     ``ReplyFields``)."""
     _keywords(fields, ReplyFields, "reply")
@@ -354,11 +369,11 @@ def _post_from_patient_side(
     practice_users = practice_users_of(addressees.practitioners, addressees.pools)
     _, patient_users = patient_side_addressees(thread, patient, ctx.now)
     if is_patient:
-        sender = Sender(kind=Message.SenderKind.PATIENT, author=viewer.user, patient=patient)
+        sender = Sender(kind=Message.SenderKind.PATIENT, author=ctx.user, patient=patient)
     else:
         sender = Sender(
             kind=Message.SenderKind.REPRESENTATIVE,
-            author=viewer.user,
+            author=ctx.user,
             representative=viewer.representing[patient.pk],
         )
     outgoing = compose.outgoing(
@@ -366,7 +381,7 @@ def _post_from_patient_side(
         addressees,
         members=[(u, Side.PRACTICE) for u in practice_users]
         + patient_side_members(patient_users, patient),
-        notify=practice_users + [u for u in patient_users if u.pk != viewer.user.pk],
+        notify=practice_users + [u for u in patient_users if u.pk != ctx.user.pk],
     )
     message = post_message(
         thread, outgoing, request=ctx.request, now=ctx.now, expected_version=expected_version
@@ -381,7 +396,7 @@ def _practice_reply(
     viewer = ctx.viewer
     assert viewer.practitioner is not None
     addressees = Addressees()
-    patient_users: list[Any] = []
+    patient_users: list[User] = []
     if thread.includes_patient:
         side, patient_users = patient_side_addressees(thread, thread.patient, ctx.now)
         addressees.patients, addressees.representatives = side.patients, side.representatives
@@ -390,7 +405,7 @@ def _practice_reply(
         addressees.practitioners = [p for p in practitioners if p.pk != viewer.practitioner.pk]
     colleague_users = practice_users_of(addressees.practitioners, [])
     outgoing = compose.outgoing(
-        Sender.practice(viewer.practitioner, viewer.user, compose.on_behalf_of),
+        Sender.practice(viewer.practitioner, ctx.user, compose.on_behalf_of),
         addressees,
         members=[(u, Side.PRACTICE) for u in colleague_users]
         + patient_side_members(patient_users, thread.patient),
@@ -435,7 +450,7 @@ def _practice_participants(thread: Thread) -> tuple[list[Practitioner], list[Car
 # -- logins linked to a patient later ------------------------------------------------------------
 
 
-def add_inbox_rows(user: Any, patient: Patient, *, side: str) -> int:
+def add_inbox_rows(user: User, patient: Patient, *, side: str) -> int:
     """Inbox rows for the threads about ``patient`` that a login just linked to the patient
     (enrolment, a new representative) may read: every thread that includes the patient side,
     and for a representative those not kept private. History counts as read. Runs in the
@@ -453,7 +468,7 @@ def add_inbox_rows(user: Any, patient: Patient, *, side: str) -> int:
 # -- reading and retracting ----------------------------------------------------------------------
 
 
-def record_thread_view(user: Any, thread: Thread, *, request: Any = None) -> None:
+def record_thread_view(user: User, thread: Thread, *, request: HttpRequest | None = None) -> None:
     """The audit entry for opening a thread (docs/messaging.md, "Audit": every view of a thread)."""
     with transaction.atomic():
         audit.record(
@@ -462,7 +477,7 @@ def record_thread_view(user: Any, thread: Thread, *, request: Any = None) -> Non
 
 
 def mark_read(
-    user: Any, thread: Thread, *, request: Any = None, viewer: Viewer | None = None
+    user: User, thread: Thread, *, request: HttpRequest | None = None, viewer: Viewer | None = None
 ) -> int:
     """Mark the thread read for ``user``: their unread count drops to 0 and messages from the
     other side get their read receipt. Returns how many receipts were set."""
@@ -499,7 +514,11 @@ def mark_read(
 
 
 def retract(
-    user: Any, message: Message, *, request: Any = None, viewer: Viewer | None = None
+    user: User,
+    message: Message,
+    *,
+    request: HttpRequest | None = None,
+    viewer: Viewer | None = None,
 ) -> Message:
     """Mark a message entered in error. It is kept (and audited) but never counted or shown as
     current. Its author may retract it; on the practice side, so may a practice user of the

@@ -17,19 +17,23 @@ import datetime as dt
 import os
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
 from carethread.audit import codes
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Attachment, Draft
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 TEXT = "text/plain"
 # Detected type -> the extensions a file of that type may carry (the first is the canonical one).
@@ -137,11 +141,26 @@ class ShortNameTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     temporary file after the client's extension: with a name cut short first, a 300-character
     "extension" cannot make that file name too long for the file system (an OSError, a 500)."""
 
-    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
-        super().new_file(field_name, upload_name(file_name), *args, **kwargs)
+    def new_file(
+        self,
+        field_name: str,
+        file_name: str,
+        content_type: str,
+        content_length: int | None,
+        charset: str | None = None,
+        content_type_extra: dict[str, bytes] | None = None,
+    ) -> None:
+        super().new_file(
+            field_name,
+            upload_name(file_name),
+            content_type,
+            content_length,
+            charset,
+            content_type_extra,
+        )
 
 
-def _check_uploader(user: Any) -> None:
+def _check_uploader(user: User | None) -> None:
     if (
         user is None
         or not getattr(user, "is_authenticated", False)
@@ -165,7 +184,9 @@ def check_upload(filename: str, data: bytes) -> tuple[str, str]:
     return content_type, safe_filename(filename, content_type)
 
 
-def upload_attachment(user: Any, *, filename: str, data: bytes, request: Any = None) -> Attachment:
+def upload_attachment(
+    user: User, *, filename: str, data: bytes, request: HttpRequest | None = None
+) -> Attachment:
     """Store an upload of ``user`` (not yet attached to a message), encrypted.
 
     Stale uploads of the same user (unsent for more than a day, in no draft) are removed in the
@@ -199,7 +220,7 @@ def upload_attachment(user: Any, *, filename: str, data: bytes, request: Any = N
     return attachment
 
 
-def record_download(user: Any, attachment: Attachment, request: Any = None) -> None:
+def record_download(user: User, attachment: Attachment, request: HttpRequest | None = None) -> None:
     """The audit entry for a download (call after ``access.access_attachment``)."""
     message = attachment.message
     with transaction.atomic():
@@ -213,7 +234,7 @@ def record_download(user: Any, attachment: Attachment, request: Any = None) -> N
         )
 
 
-def _draft_attachment_ids(user: Any) -> set[UUID]:
+def _draft_attachment_ids(user: User | None) -> set[UUID]:
     ids: set[UUID] = set()
     for refs in Draft.objects.filter(author=user).values_list("recipients", flat=True):
         listed = refs.get("attachments") if isinstance(refs, dict) else None
@@ -225,7 +246,7 @@ def _draft_attachment_ids(user: Any) -> set[UUID]:
     return ids
 
 
-def _delete_stale(user: Any, now: dt.datetime) -> int:
+def _delete_stale(user: User | None, now: dt.datetime) -> int:
     stale = Attachment.objects.filter(
         uploaded_by=user, message__isnull=True, created_at__lt=now - STALE_AFTER
     )
@@ -236,7 +257,9 @@ def _delete_stale(user: Any, now: dt.datetime) -> int:
     return deleted
 
 
-def purge_stale_uploads(user: Any, *, request: Any = None, system: bool = False) -> int:
+def purge_stale_uploads(
+    user: User | None, *, request: HttpRequest | None = None, system: bool = False
+) -> int:
     """Delete ``user``'s uploads that were never sent and are more than a day old (those a draft
     still lists are kept). Returns how many were deleted.
 
@@ -263,7 +286,9 @@ def purge_all_stale_uploads() -> int:
         message__isnull=True, created_at__lt=timezone.now() - STALE_AFTER
     )
     uploader_ids = set(stale.values_list("uploaded_by", flat=True).distinct())
-    uploaders: list[Any] = list(get_user_model().objects.filter(pk__in=uploader_ids - {None}))
+    uploaders: list[User | None] = list(
+        get_user_model().objects.filter(pk__in=uploader_ids - {None})
+    )
     if None in uploader_ids:
         uploaders.append(None)
     return sum(purge_stale_uploads(uploader, system=True) for uploader in uploaders)

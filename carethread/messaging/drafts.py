@@ -14,13 +14,13 @@ exist from one the caller may not use: both raise the same ``MessagingError``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -30,6 +30,9 @@ from carethread.messaging import actions, posting
 from carethread.messaging.access import Viewer, access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, Draft, Message, Thread
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 MAX_DRAFTS = 50
 MAX_LISTED = 20
@@ -41,7 +44,7 @@ BOOL_KEYS = ("include_patient", "private")
 # -- addressing ------------------------------------------------------------------------------
 
 
-def _uuid(value: Any, code: str) -> UUID:
+def _uuid(value: object, code: str) -> UUID:
     try:
         return value if isinstance(value, UUID) else UUID(str(value))
     except (ValueError, TypeError, AttributeError):
@@ -139,7 +142,7 @@ def message_in_thread(thread: Thread, message_uuid: UUID | str | None) -> Messag
 # -- drafts ----------------------------------------------------------------------------------
 
 
-def get_draft(user: Any, draft_uuid: UUID | str) -> Draft:
+def get_draft(user: User, draft_uuid: UUID | str) -> Draft:
     """The caller's own draft, else ``Http404`` (the same for someone else's)."""
     try:
         return Draft.objects.select_related("thread", "patient").get(
@@ -149,7 +152,7 @@ def get_draft(user: Any, draft_uuid: UUID | str) -> Draft:
         raise Http404 from exc
 
 
-def drafts_of(user: Any) -> QuerySet[Draft]:
+def drafts_of(user: User) -> QuerySet[Draft]:
     return (
         Draft.objects.filter(author_id=getattr(user, "pk", None))
         .select_related("thread", "patient")
@@ -196,13 +199,13 @@ class DraftContent(TypedDict, total=False):
 
 
 def save_draft(
-    user: Any,
+    user: User,
     *,
     draft: Draft | None = None,
     thread: Thread | None = None,
     patient: Patient | None = None,
     expected_version: int | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
     **content: Unpack[DraftContent],
 ) -> Draft:
     """Create a draft, or replace the content of ``draft`` (the caller's, from ``get_draft``),
@@ -267,7 +270,7 @@ def save_draft(
     return row
 
 
-def delete_draft(user: Any, draft: Draft, *, request: Any = None) -> None:
+def delete_draft(user: User, draft: Draft, *, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         deleted, _ = Draft.objects.filter(pk=draft.pk, author_id=getattr(user, "pk", None)).delete()
         if not deleted:
@@ -282,7 +285,7 @@ def delete_draft(user: Any, draft: Draft, *, request: Any = None) -> None:
 
 
 def send_draft(
-    user: Any, draft: Draft, request: Any = None, *, viewer: Viewer | None = None
+    user: User, draft: Draft, request: HttpRequest | None = None, *, viewer: Viewer | None = None
 ) -> Message:
     """Send the draft with ``actions.start_thread`` or ``actions.reply`` and delete it, in one
     transaction: if the send is refused, the draft stays as it was."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from carethread.core.models import CareTeamPool, Patient, Practitioner, Representative
 from carethread.messaging.models import Message, Recipient, Side
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 PATIENT_SIDE_KINDS = (Message.SenderKind.PATIENT, Message.SenderKind.REPRESENTATIVE)
 
@@ -48,7 +51,7 @@ class Sender:
     message is from and, for a practice user writing for a clinician, that clinician."""
 
     kind: str
-    author: Any = None
+    author: User | None = None
     practitioner: Practitioner | None = None
     patient: Patient | None = None
     representative: Representative | None = None
@@ -56,7 +59,7 @@ class Sender:
 
     @classmethod
     def practice(
-        cls, practitioner: Practitioner, author: Any, on_behalf_of: Practitioner | None = None
+        cls, practitioner: Practitioner, author: User, on_behalf_of: Practitioner | None = None
     ) -> Sender:
         """A practice user writing (for themselves, or for ``on_behalf_of``)."""
         return cls(
@@ -97,8 +100,8 @@ class Outgoing:
     in_response_to: Message | None = None
     readings_json: str | None = None
     attachment_ids: Sequence[UUID | str] = ()
-    members: Sequence[tuple[Any, str]] = ()
-    notify: Sequence[Any] = ()
+    members: Sequence[tuple[User, str]] = ()
+    notify: Sequence[User] = ()
     is_automatic: bool = False
     client_key: str | None = None
 
@@ -121,8 +124,8 @@ class Compose:
         sender: Sender,
         addressees: Addressees,
         *,
-        members: Sequence[tuple[Any, str]],
-        notify: Sequence[Any],
+        members: Sequence[tuple[User, str]],
+        notify: Sequence[User],
     ) -> Outgoing:
         return Outgoing(
             sender=sender,

@@ -15,14 +15,15 @@ confirmation step).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -32,6 +33,9 @@ from carethread.messaging import actions, posting, rules, templates
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message, Outreach
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 # Why a patient cannot be messaged.
 NOT_PATIENT = "not_patient"
@@ -56,7 +60,7 @@ class OutreachSummary:
         return counts
 
 
-def _practice_viewer(user: Any, organization: Organization) -> Viewer:
+def _practice_viewer(user: User, organization: Organization) -> Viewer:
     viewer = viewer_for(user)
     if viewer.practitioner is None or organization.pk not in viewer.memberships:
         raise MessagingError("not_allowed")
@@ -75,7 +79,9 @@ def _patient_keys(patients: Sequence[Patient | UUID | str]) -> list[str]:
     return list(keys)
 
 
-def reason_not_reachable(patient: Patient, organization: Organization, now: Any) -> str | None:
+def reason_not_reachable(
+    patient: Patient, organization: Organization, now: dt.datetime
+) -> str | None:
     """Why ``patient`` cannot get a message from ``organization`` now (``None``: they can)."""
     if not patient.active or not rules.is_patient_of(patient, organization):
         return NOT_PATIENT
@@ -90,7 +96,7 @@ def reason_not_reachable(patient: Patient, organization: Organization, now: Any)
 
 
 def preview(
-    user: Any,
+    user: User,
     *,
     organization: Organization,
     patients: Sequence[Patient | UUID | str],
@@ -98,7 +104,7 @@ def preview(
     subject: str,
     body: str,
     on_behalf_of: Practitioner | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Outreach:
     """Store an outreach in preview. The returned row carries ``summary`` (``OutreachSummary``:
     who can and cannot be messaged, and the sample rendered for the first reachable patient)."""
@@ -170,7 +176,7 @@ def preview(
     return outreach
 
 
-def outreach_for(user: Any, outreach_uuid: UUID | str) -> Outreach:
+def outreach_for(user: User, outreach_uuid: UUID | str) -> Outreach:
     """The caller's own outreach ``outreach_uuid``, else ``Http404`` (same for missing)."""
     try:
         return Outreach.objects.select_related("organization", "on_behalf_of").get(
@@ -180,7 +186,7 @@ def outreach_for(user: Any, outreach_uuid: UUID | str) -> Outreach:
         raise Http404 from exc
 
 
-def confirm(user: Any, outreach: Outreach, *, request: Any = None) -> list[Message]:
+def confirm(user: User, outreach: Outreach, *, request: HttpRequest | None = None) -> list[Message]:
     """Send the outreach: one new thread per stored patient. Only its author confirms, once."""
     if outreach.author_id != getattr(user, "pk", None):
         raise MessagingError("not_allowed")
@@ -238,7 +244,7 @@ def confirm(user: Any, outreach: Outreach, *, request: Any = None) -> list[Messa
     return messages
 
 
-def cancel(user: Any, outreach: Outreach, *, request: Any = None) -> Outreach:
+def cancel(user: User, outreach: Outreach, *, request: HttpRequest | None = None) -> Outreach:
     """Drop an outreach in preview (its author only); ``outreach_state`` once sent/cancelled."""
     if outreach.author_id != getattr(user, "pk", None):
         raise MessagingError("not_allowed")

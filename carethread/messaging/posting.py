@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -35,6 +36,10 @@ from carethread.messaging.models import (
 from carethread.messaging.outgoing import Addressees, Outgoing, Sender
 from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+    from carethread.core.json import JsonObject, JsonValue
 
 MAX_SUBJECT = 200
 MAX_BODY = 20_000
@@ -63,7 +68,7 @@ def clean_category(value: str) -> str:
     return value
 
 
-def clean_readings(readings: Sequence[dict[str, Any]] | None) -> str | None:
+def clean_readings(readings: Sequence[JsonObject] | None) -> str | None:
     """Home readings as canonical JSON: [{"kind": "blood-pressure", "systolic": 120, ...}]."""
     if not readings:
         return None
@@ -74,7 +79,7 @@ def clean_readings(readings: Sequence[dict[str, Any]] | None) -> str | None:
         if not isinstance(item, dict) or item.get("kind") not in READING_KINDS:
             raise MessagingError("bad_readings")
         kind = item["kind"]
-        row: dict[str, Any] = {"kind": kind}
+        row: dict[str, JsonValue] = {"kind": kind}
         for name in READING_KINDS[kind]:
             value = item.get(name)
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -97,7 +102,7 @@ def clean_readings(readings: Sequence[dict[str, Any]] | None) -> str | None:
     return json.dumps(cleaned, sort_keys=True)
 
 
-def check_rate(user: Any, now: dt.datetime) -> None:
+def check_rate(user: User, now: dt.datetime) -> None:
     limit = settings.CARETHREAD_SEND_RATE_PER_HOUR
     recent = Message.objects.filter(
         author=user, created_at__gte=now - dt.timedelta(hours=1)
@@ -106,7 +111,7 @@ def check_rate(user: Any, now: dt.datetime) -> None:
         raise MessagingError("rate_limited")
 
 
-def replayed(user: Any, client_key: str | None) -> Message | None:
+def replayed(user: User | None, client_key: str | None) -> Message | None:
     """The message this user already sent with ``client_key`` (an idempotent retry)."""
     if not client_key:
         return None
@@ -158,7 +163,7 @@ def check_on_behalf(
 
 def patient_side_addressees(
     thread: Thread, patient: Patient, when: dt.datetime
-) -> tuple[Addressees, list[Any]]:
+) -> tuple[Addressees, list[User]]:
     """The patient and valid representatives (unless private), and their logins that may
     read the thread (blocked or inactive logins left out)."""
     reps = [] if thread.private_from_representatives else rules.valid_representatives(patient, when)
@@ -188,7 +193,7 @@ def post_message(
     thread: Thread,
     outgoing: Outgoing,
     *,
-    request: Any = None,
+    request: HttpRequest | None = None,
     now: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> Message:
@@ -302,7 +307,7 @@ def _fan_out(thread: Thread, message: Message, outgoing: Outgoing, *, now: dt.da
     """Inbox rows for the thread's logins (one more unread each, the author's read) and the
     notification records of those told."""
     author = outgoing.sender.author
-    members = {getattr(u, "pk", u): side for u, side in outgoing.members}
+    members = {u.pk: side for u, side in outgoing.members}
     if author is not None:
         members.setdefault(author.pk, outgoing.sender.side)
     if members:
@@ -326,7 +331,7 @@ def _fan_out(thread: Thread, message: Message, outgoing: Outgoing, *, now: dt.da
         )
     else:
         readers.update(unread=F("unread") + 1, last_message_at=now)
-    notify = [u for u in outgoing.notify if author is None or getattr(u, "pk", u) != author.pk]
+    notify = [u for u in outgoing.notify if author is None or u.pk != author.pk]
     if notify:
         notifications.enqueue(
             notifications.KIND_MESSAGE_NEW,
@@ -338,7 +343,12 @@ def _fan_out(thread: Thread, message: Message, outgoing: Outgoing, *, now: dt.da
 
 
 def _audit(
-    thread: Thread, message: Message, outgoing: Outgoing, *, recipients: int, request: Any
+    thread: Thread,
+    message: Message,
+    outgoing: Outgoing,
+    *,
+    recipients: int,
+    request: HttpRequest | None,
 ) -> None:
     sender = outgoing.sender
     audit.record(
@@ -359,5 +369,5 @@ def _audit(
     )
 
 
-def patient_side_members(users: Iterable[Any], patient: Patient) -> list[tuple[Any, str]]:
+def patient_side_members(users: Iterable[User], patient: Patient) -> list[tuple[User, str]]:
     return [(u, Side.PATIENT if u.pk == patient.user_id else Side.REPRESENTATIVE) for u in users]

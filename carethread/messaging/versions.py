@@ -8,8 +8,6 @@ the caller turns "nothing changed" into ``stale`` (or a more precise refusal).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import F, Q
 
 from carethread.messaging.models import Thread
@@ -21,7 +19,7 @@ def bump_version(
     expected_version: int | None = None,
     where: Q | None = None,
     open_only: bool = False,
-    **changes: Any,
+    **changes: object,
 ) -> bool:
     """One UPDATE of ``thread``'s row: ``changes`` and ``version + 1``, only when the row still
     has ``expected_version`` (when given), matches ``where`` (when given) and, with

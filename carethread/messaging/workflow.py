@@ -10,10 +10,11 @@ thread has changed since, the action refuses with ``stale`` and changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carethread.audit import actions as audit
@@ -26,11 +27,14 @@ from carethread.messaging.models import Note, Thread
 from carethread.messaging.versions import bump_version
 from carethread.notifications import actions as notifications
 
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+
 KIND_THREAD_ASSIGNED = notifications.KIND_THREAD_ASSIGNED
 MAX_NOTE = 10_000
 
 
-def practice_viewer(user: Any, thread: Thread, viewer: Viewer | None = None) -> Viewer:
+def practice_viewer(user: User, thread: Thread, viewer: Viewer | None = None) -> Viewer:
     """The caller's ``Viewer`` when they act for the practice in ``thread``, else refused."""
     viewer = viewer or viewer_for(user)
     if not on_practice_side(viewer, thread):
@@ -62,11 +66,11 @@ def _locked(thread: Thread, expected_version: int | None) -> Thread:
 
 
 def claim(
-    user: Any,
+    user: User,
     thread: Thread,
     *,
     expected_version: int | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
     viewer: Viewer | None = None,
 ) -> Thread:
     """The caller becomes the assignee, when nobody is assigned.
@@ -117,12 +121,12 @@ def _check_assignee(thread: Thread, assignee: Practitioner) -> None:
 
 
 def assign(
-    user: Any,
+    user: User,
     thread: Thread,
     assignee: Practitioner | None,
     *,
     expected_version: int | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
     viewer: Viewer | None = None,
 ) -> Thread:
     """Assign the thread to ``assignee`` (an active practice user of the thread's practice),
@@ -166,12 +170,12 @@ def assign(
 
 
 def set_status(
-    user: Any,
+    user: User,
     thread: Thread,
     status: str,
     *,
     expected_version: int | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
     viewer: Viewer | None = None,
 ) -> Thread:
     """Mark the thread ``open`` (reopen), ``done`` or ``closed``.
@@ -209,11 +213,11 @@ def set_status(
 
 
 def add_note(
-    user: Any,
+    user: User,
     thread: Thread,
     body: str,
     *,
-    request: Any = None,
+    request: HttpRequest | None = None,
     viewer: Viewer | None = None,
 ) -> Note:
     """An internal note on the thread, for practice users only (encrypted like messages)."""

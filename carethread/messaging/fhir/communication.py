@@ -17,7 +17,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -26,6 +26,11 @@ from carethread.core.fhir_import.records import Record
 from carethread.messaging import attachments as files
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, Message
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
+    from carethread.core.json import JsonObject, JsonValue
+    from carethread.messaging.fhir.plan import MessagePlan
 
 RESOURCE_TYPE = "Communication"
 DEPENDS_ON = (
@@ -83,19 +88,19 @@ class CommunicationRecord(Record):
     body: str
     attachments: tuple[AttachmentIn, ...]
     # Filled by ``plan.check``: where the message goes and who its people are.
-    plan: Any = field(compare=False, default=None)
+    plan: MessagePlan = field(compare=False, repr=False, init=False)
 
     @property
     def message_identifier(self) -> str:
         return self.identifier or self.key
 
 
-def parse(resource: dict[str, Any], issues: list[str]) -> CommunicationRecord | None:
+def parse(resource: JsonObject, issues: list[str]) -> CommunicationRecord | None:
     identifier = _identifier(resource.get("identifier"), issues)
     status = resource.get("status")
     if status is None:
         issues.append("status is missing")
-    elif status not in STATUSES:
+    elif not isinstance(status, str) or status not in STATUSES:
         issues.append(f"status {status!r} is not a Communication status")
     patient = values.reference(resource.get("subject"), "subject", issues)
     if resource.get("subject") is None:
@@ -118,7 +123,7 @@ def parse(resource: dict[str, Any], issues: list[str]) -> CommunicationRecord | 
     if own in in_response_to or own in part_of:
         issues.append("inResponseTo or partOf refers to the message itself")
     topic = _topic(resource.get("topic"), issues)
-    if issues or status is None or patient is None:
+    if issues or not isinstance(status, str) or patient is None:
         return None
     return CommunicationRecord(
         identifier=identifier,
@@ -153,13 +158,15 @@ def business_key(record: CommunicationRecord) -> tuple[str, str] | None:
     return ("identifier", record.identifier) if record.identifier else None
 
 
-def check(records: list[CommunicationRecord], ctx: Any) -> list[tuple[CommunicationRecord, str]]:
+def check(
+    records: list[CommunicationRecord], ctx: Importer
+) -> list[tuple[CommunicationRecord, str]]:
     from carethread.messaging.fhir import plan
 
     return plan.check(records, ctx)
 
 
-def write(records: list[CommunicationRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[CommunicationRecord], ctx: Importer) -> tuple[int, int]:
     from carethread.messaging.fhir import write as writer
 
     return writer.write(records, ctx)
@@ -168,7 +175,7 @@ def write(records: list[CommunicationRecord], ctx: Any) -> tuple[int, int]:
 # -- elements ------------------------------------------------------------------------------------
 
 
-def _identifier(value: Any, issues: list[str]) -> str | None:
+def _identifier(value: JsonValue, issues: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, list):
@@ -183,7 +190,7 @@ def _identifier(value: Any, issues: list[str]) -> str | None:
     return values.text(raw, "identifier[0].value", issues, MAX_IDENTIFIER) or None
 
 
-def _references(value: Any, element: str, issues: list[str]) -> tuple[str, ...]:
+def _references(value: JsonValue, element: str, issues: list[str]) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -197,7 +204,7 @@ def _references(value: Any, element: str, issues: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _part_of(value: Any, issues: list[str]) -> tuple[str, ...]:
+def _part_of(value: JsonValue, issues: list[str]) -> tuple[str, ...]:
     """``partOf`` entries that are Communications (others, and display-only ones, are not read)."""
     if value is None:
         return ()
@@ -216,7 +223,7 @@ def _part_of(value: Any, issues: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _sent(value: Any, issues: list[str]) -> dt.datetime | None:
+def _sent(value: JsonValue, issues: list[str]) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, str) or "T" not in value:
@@ -225,7 +232,7 @@ def _sent(value: Any, issues: list[str]) -> dt.datetime | None:
     return values.datetime(value, "sent", issues)
 
 
-def _on_behalf_of(value: Any, issues: list[str]) -> str | None:
+def _on_behalf_of(value: JsonValue, issues: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, list):
@@ -240,7 +247,7 @@ def _on_behalf_of(value: Any, issues: list[str]) -> str | None:
     return None
 
 
-def _topic(value: Any, issues: list[str]) -> str:
+def _topic(value: JsonValue, issues: list[str]) -> str:
     if value is None:
         return ""
     if not isinstance(value, dict):
@@ -250,14 +257,15 @@ def _topic(value: Any, issues: list[str]) -> str:
     return " ".join(text.split())
 
 
-def category_of(value: Any) -> str:
+def category_of(value: JsonValue) -> str:
     """Our category when a coding's code or display, or the text, names one; else "other"."""
     concepts = value if isinstance(value, list) else [value]
     for concept in concepts:
         if not isinstance(concept, dict):
             continue
         words = [concept.get("text")]
-        for coding in concept.get("coding") or ():
+        codings = concept.get("coding")
+        for coding in codings if isinstance(codings, list) else ():
             if isinstance(coding, dict):
                 words += [coding.get("code"), coding.get("display")]
         for word in words:
@@ -266,7 +274,7 @@ def category_of(value: Any) -> str:
     return Category.OTHER.value
 
 
-def _payload(value: Any, issues: list[str]) -> tuple[str, tuple[AttachmentIn, ...]]:
+def _payload(value: JsonValue, issues: list[str]) -> tuple[str, tuple[AttachmentIn, ...]]:
     """The body (every ``contentString``, joined by blank lines) and the attachments;
     ``contentReference`` entries are not read."""
     if value is None:
@@ -299,7 +307,7 @@ def _payload(value: Any, issues: list[str]) -> tuple[str, tuple[AttachmentIn, ..
     return body, tuple(attachments)
 
 
-def _attachment(value: Any, element: str, issues: list[str]) -> AttachmentIn | None:
+def _attachment(value: JsonValue, element: str, issues: list[str]) -> AttachmentIn | None:
     """``data``: decoded and checked like a live upload (the type is found from the bytes, the
     title's extension must agree and the name is made safe). ``url`` alone: the title and the
     declared type are kept, the URL is not (never stored, logged or echoed) and neither are the

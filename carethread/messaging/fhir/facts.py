@@ -12,8 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.resources.encounter import EncounterRecord
+from carethread.core.fhir_import.resources.practitioner_role import RoleRecord
 from carethread.core.fhir_import.upsert import chunks
 from carethread.core.models import (
     CareTeamPool,
@@ -26,12 +29,16 @@ from carethread.core.models import (
 )
 from carethread.messaging.fhir.refs import ref_type
 
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
+
 PractitionerKey = str | int
 NOT_A_VISIT = Encounter.Status.ENTERED_IN_ERROR.value
+_R = TypeVar("_R", bound=Record)
 
 
 class Facts:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Importer) -> None:
         self.ctx = ctx
         self.tin_by_pk: dict[int, str] = dict(Organization.objects.values_list("pk", "tin"))
         self.mrn_of: dict[str, str] = {}  # Patient reference -> MRN
@@ -46,6 +53,10 @@ class Facts:
     def _input(self, ref: str) -> Any:
         target = self.ctx.aliases.get(ref)
         return target[1] if target is not None else None
+
+    def _of_type(self, resource_type: str, kind: type[_R]) -> list[_R]:
+        """The input's records of ``resource_type`` (all of them are ``kind``)."""
+        return [r for r in self.ctx.records.get(resource_type, ()) if isinstance(r, kind)]
 
     def _stored(self, ref: str) -> int:
         return int(self.ctx.db_keys[ref])
@@ -114,7 +125,7 @@ class Facts:
 
     def _visits(self, mrns: set[str]) -> None:
         """Where (TIN) and when each subject patient was seen: input and stored encounters."""
-        for record in self.ctx.records.get("Encounter", ()):
+        for record in self._of_type("Encounter", EncounterRecord):
             if record.status == NOT_A_VISIT:
                 continue
             mrn = self._encounter_mrn(record.patient)
@@ -161,7 +172,7 @@ class Facts:
 
     def _memberships(self, keys: set[PractitionerKey]) -> None:
         """Every practice each practitioner belongs to (input roles and stored memberships)."""
-        for record in self.ctx.records.get("PractitionerRole", ()):
+        for record in self._of_type("PractitionerRole", RoleRecord):
             key = self.practitioner_key(record.practitioner)
             if key in keys:
                 self.orgs_of[key].add(self.tin(record.organization))

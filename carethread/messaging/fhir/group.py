@@ -10,7 +10,7 @@ key; its member list is made equal to the Group's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.insert import insert_rows
@@ -18,6 +18,10 @@ from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.upsert import chunks, upsert
 from carethread.core.models import CareTeamPool
 from carethread.messaging.fhir.refs import practitioner_ids
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
+    from carethread.core.json import JsonObject
 
 RESOURCE_TYPE = "Group"
 DEPENDS_ON = ("Organization", "Practitioner", "PractitionerRole")
@@ -33,7 +37,7 @@ class GroupRecord(Record):
     members: tuple[str, ...]
 
 
-def parse(resource: dict[str, Any], issues: list[str]) -> GroupRecord | None:
+def parse(resource: JsonObject, issues: list[str]) -> GroupRecord | None:
     kind = resource.get("type")
     if kind is not None and kind != "practitioner":
         issues.append(
@@ -77,7 +81,7 @@ def business_key(record: GroupRecord) -> None:
     return None
 
 
-def check(records: list[GroupRecord], ctx: Any) -> list[tuple[GroupRecord, str]]:
+def check(records: list[GroupRecord], ctx: Importer) -> list[tuple[GroupRecord, str]]:
     """One pool per organisation and name."""
     seen: dict[tuple[str, str], GroupRecord] = {}
     problems = []
@@ -88,7 +92,7 @@ def check(records: list[GroupRecord], ctx: Any) -> list[tuple[GroupRecord, str]]
     return problems
 
 
-def write(records: list[GroupRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[GroupRecord], ctx: Importer) -> tuple[int, int]:
     outcome = upsert(
         MODEL,
         records,

@@ -21,13 +21,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from carethread.core.fhir_import.upsert import chunks
 from carethread.messaging.fhir.communication import ON_BEHALF_OF, CommunicationRecord
 from carethread.messaging.fhir.facts import Facts, PractitionerKey
 from carethread.messaging.fhir.refs import ref_type
 from carethread.messaging.models import Message, Thread
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 Problems = list[tuple[CommunicationRecord, str]]
 _LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -87,7 +90,7 @@ def order(record: CommunicationRecord) -> tuple[dt.datetime, str]:
     return (record.sent or _LATEST, record.key)
 
 
-def check(records: list[CommunicationRecord], ctx: Any) -> Problems:
+def check(records: list[CommunicationRecord], ctx: Importer) -> Problems:
     problems: Problems = []
     refs = {
         ref for r in records for ref in (r.sender, r.on_behalf_of, *r.recipients) if ref is not None
@@ -120,7 +123,7 @@ def check(records: list[CommunicationRecord], ctx: Any) -> Problems:
 # -- people ----------------------------------------------------------------------------------
 
 
-def _party(ref: str, facts: Facts, ctx: Any) -> Party:
+def _party(ref: str, facts: Facts, ctx: Importer) -> Party:
     kind = ref_type(ref, ctx)
     if kind == "PractitionerRole":
         who, tin = facts.roles[ref]
@@ -180,7 +183,9 @@ def _people(
 # -- stored rows -------------------------------------------------------------------------------
 
 
-def _existing(records: list[CommunicationRecord], ctx: Any, problems: Problems) -> dict[str, int]:
+def _existing(
+    records: list[CommunicationRecord], ctx: Importer, problems: Problems
+) -> dict[str, int]:
     """Record key -> the thread of the stored message it updates; sets ``plan.existing``."""
     if not Message.objects.exists():
         return {}
@@ -213,7 +218,7 @@ def _existing(records: list[CommunicationRecord], ctx: Any, problems: Problems) 
     return threads
 
 
-def _linked_threads(records: list[CommunicationRecord], ctx: Any) -> dict[str, int]:
+def _linked_threads(records: list[CommunicationRecord], ctx: Importer) -> dict[str, int]:
     """Stored messages answered or continued by the input: reference -> its thread."""
     stored = {
         ref: ctx.db_keys[ref]
@@ -238,7 +243,7 @@ def _thread_patients(thread_ids: set[int]) -> dict[int, str]:
 
 
 def _group(
-    records: list[CommunicationRecord], ctx: Any, facts: Facts
+    records: list[CommunicationRecord], ctx: Importer, facts: Facts
 ) -> list[list[CommunicationRecord]]:
     """Messages of one thread together (union-find over the input's messages)."""
     parent: dict[str, str] = {r.key: r.key for r in records}
@@ -271,7 +276,7 @@ def _group(
 
 def _plan_group(
     group: list[CommunicationRecord],
-    ctx: Any,
+    ctx: Importer,
     facts: Facts,
     existing: dict[str, int],
     link_threads: dict[str, int],
@@ -363,7 +368,7 @@ def _recency(starts: list[dt.datetime], first: dt.datetime | None) -> tuple[int,
     return (1, max(starts).timestamp())
 
 
-def _levels(records: list[CommunicationRecord], ctx: Any, problems: Problems) -> None:
+def _levels(records: list[CommunicationRecord], ctx: Importer, problems: Problems) -> None:
     """``reply_to`` of each message and, among new messages, how deep it sits in a reply chain
     (answered messages are written first); a loop is an error."""
     new = {r.key: r for r in records if r.plan.existing is None}

@@ -3,20 +3,23 @@ PractitionerRole."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from carethread.core.fhir_import.upsert import chunks
 from carethread.core.fhir_import.values import reference_type
 from carethread.core.models import Membership
 
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
-def ref_type(ref: str, ctx: Any) -> str:
+
+def ref_type(ref: str, ctx: Importer) -> str:
     """The resource type a reference points to (``urn:`` references through the input)."""
     target = ctx.aliases.get(ref)
     return str(target[0]) if target is not None else reference_type(ref)
 
 
-def practitioner_ids(refs: set[str], ctx: Any) -> dict[str, int]:
+def practitioner_ids(refs: set[str], ctx: Importer) -> dict[str, int]:
     """The practitioner row of each (written) Practitioner or PractitionerRole reference."""
     found: dict[str, int] = {}
     roles: dict[int, list[str]] = {}

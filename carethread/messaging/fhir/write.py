@@ -15,7 +15,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import.insert import insert_rows
 from carethread.core.fhir_import.upsert import chunks
@@ -33,6 +33,11 @@ from carethread.messaging.models import (
     ThreadMember,
 )
 from carethread.messaging.versions import bump_version
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from carethread.core.fhir_import.engine import Importer
 
 DEFAULT_SUBJECT = "Secure message"
 PATIENT_SIDE = frozenset(
@@ -61,18 +66,18 @@ class Sealer:
     def __init__(self) -> None:
         self.key_id, self.key = keyring.current_data_key()
 
-    def __call__(self, model: type[Any], row: uuid.UUID, field: str, value: str | bytes) -> bytes:
+    def __call__(self, model: type[Model], row: uuid.UUID, field: str, value: str | bytes) -> bytes:
         return encrypt_with(
             self.key_id, self.key, value, table=model._meta.db_table, row=row, field=field
         )
 
 
-def unseal(model: type[Any], row: uuid.UUID, field: str, envelope: Any) -> bytes:
+def unseal(model: type[Model], row: uuid.UUID, field: str, envelope: bytes | memoryview) -> bytes:
     return decrypt_value(envelope, table=model._meta.db_table, row=row, field=field)
 
 
 class Writer:
-    def __init__(self, records: list[CommunicationRecord], ctx: Any) -> None:
+    def __init__(self, records: list[CommunicationRecord], ctx: Importer) -> None:
         self.records = records
         self.ctx = ctx
         self.touched: set[int] = set()  # stored threads that gain or change messages
@@ -304,7 +309,7 @@ class Writer:
         are (a stored message keeps its thread)."""
         if not matched:
             return []
-        by_pk = {r.plan.existing: r for r in matched}
+        by_pk = {r.plan.existing: r for r in matched if r.plan.existing is not None}
         stored: dict[int, tuple[Any, ...]] = {}
         for part in chunks(sorted(by_pk)):
             rows = Message.objects.filter(pk__in=part).values_list(
@@ -459,7 +464,7 @@ RECIPIENT_COLUMNS = (
 )
 
 
-def write(records: list[CommunicationRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[CommunicationRecord], ctx: Importer) -> tuple[int, int]:
     return Writer(records, ctx).run()
 
 
