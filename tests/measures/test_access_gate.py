@@ -7,7 +7,7 @@ import pytest
 
 from carethread.core.models import Organization
 from carethread.measures import access
-from carethread.web.measures_forms import outsiders_404
+from carethread.web.measures.forms import outsiders_404
 
 OWN = Organization(tin="271234567", name="Riverside Family Medicine")
 

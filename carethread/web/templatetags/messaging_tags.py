@@ -20,7 +20,7 @@ def unread_messages(context: dict[str, Any]) -> int:
         return 0
     cached = getattr(request, "_carethread_unread", None)
     if cached is None:
-        from carethread.web.messaging_reads import viewer_of
+        from carethread.web.messaging.reads import viewer_of
 
         cached = unread_total(viewer_of(request))
         request._carethread_unread = cached

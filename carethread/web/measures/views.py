@@ -5,11 +5,11 @@
   takes, and export links to ``/api/measures/report`` with the same query;
 * ``/practice/measures/patients`` — one row's denominator patients, the gap first, with reasons
   in plain words, evidence (linked only to threads the viewer may open) and portal status;
-* ``/practice/measures/trend`` — the rate month by month per row (``measures_trend_views``);
+* ``/practice/measures/trend`` — the rate month by month per row (``trend``);
 * ``/practice/measures/outreach`` (POST) — "message these patients" from the gap
-  (``measures_outreach_views``).
+  (``outreach``).
 
-The forms and the gate are ``measures_forms``; the words and numbers ``measures_text``. The
+The forms and the gate are ``forms``; the words and numbers ``text``. The
 computation is the API's (``engine.compute``, ``exports``); who may see what is
 ``carethread.measures.access``. A refusal that would tell an outsider something (not an
 administrator, not their practice) is the house's 404 page. Every report page shown is recorded
@@ -34,8 +34,8 @@ from carethread.measures.programs import Level, Numerator
 from carethread.measures.request import MeasureRequest
 from carethread.messaging.access import visible_threads
 from carethread.messaging.models import Message
-from carethread.web import messaging_reads as reads
-from carethread.web.measures_forms import (
+from carethread.web.decorators import signed_in_never_cached
+from carethread.web.measures.forms import (
     ReportForm,
     admin_orgs,
     api_url,
@@ -44,8 +44,8 @@ from carethread.web.measures_forms import (
     initial_report,
     read_query,
 )
-from carethread.web.measures_text import PORTAL, REASONS, reading_headers, row_views
-from carethread.web.messaging_pages import signed_in_never_cached
+from carethread.web.measures.text import PORTAL, REASONS, reading_headers, row_views
+from carethread.web.messaging import reads
 
 CHUNK = 500  # ids per IN (...) list
 

@@ -18,9 +18,10 @@ from carethread.messaging import queries
 from carethread.messaging.access import Viewer, access_practice_thread
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Thread
-from carethread.web import messaging_reads as reads
-from carethread.web.messaging_forms import AssignForm, NoteForm, StatusForm, VersionForm
-from carethread.web.messaging_pages import panel_context, signed_in_never_cached, thread_page
+from carethread.web.decorators import signed_in_never_cached
+from carethread.web.messaging import reads
+from carethread.web.messaging.forms import AssignForm, NoteForm, StatusForm, VersionForm
+from carethread.web.messaging.pages import panel_context, thread_page
 
 
 def _practice_thread(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:

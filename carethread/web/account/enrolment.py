@@ -1,23 +1,22 @@
-"""Enrolment by invitation (link or printed code), the practice admin's portal-access page, and
-the patient's page of who can see their messages (ending a representative's access)."""
+"""Enrolment by invitation: the link or the printed code, the date-of-birth check, and the new
+login (or the invitation added to the signed-in one)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.decorators import reauthentication_required
 from allauth.account.utils import perform_login
 from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from carethread.accounts import access, actions, roles
-from carethread.accounts.forms import DateOfBirthForm, EnrolCodeForm, EnrolForm, PortalChangeForm
+from carethread.accounts import access, actions
 from carethread.accounts.models import Invitation
+from carethread.web.account.forms import DateOfBirthForm, EnrolCodeForm, EnrolForm
 
 ENROL_SESSION_KEY = "carethread_enrol_invitation"
 
@@ -33,10 +32,6 @@ ENROL_ERRORS = {
     "email_taken": ("email", EMAIL_REFUSED),
     "email_refused": ("email", EMAIL_REFUSED),
 }
-NO_ADDRESS = (
-    "No email address is on record for this representative. A representative can only be "
-    "invited at their own address: record it in the patient's chart first."
-)
 
 
 def _throttled(request: HttpRequest) -> bool:
@@ -136,109 +131,3 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
 @require_GET
 def enrolled(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/enrolled.html")
-
-
-def _invite(request: HttpRequest, patient: Any, representative: Any | None) -> HttpResponse:
-    """A patient's invitation shows its printable code once; a representative's goes only to
-    their address on record and shows nothing that could be used to enrol."""
-    try:
-        invitation, _token, code = actions.create_invitation(
-            patient, representative=representative, created_by=request.user, request=request
-        )
-    except actions.InvitationError:
-        messages.error(request, NO_ADDRESS)
-        return redirect("portal_access")
-    context = {
-        "code": code,
-        "emailed": representative is not None or bool(patient.email),
-        "representative": representative,
-        "patient": patient,
-        "invitation": invitation,
-    }
-    return render(request, "accounts/invitation_created.html", context)
-
-
-@reauthentication_required
-def _invite_representative(request: HttpRequest, representative: Any) -> HttpResponse:
-    """Inviting a proxy is a step in granting proxy access: it needs a fresh re-authentication
-    (the request resumes after it)."""
-    return _invite(request, representative.patient, representative)
-
-
-@login_required
-@require_GET
-def portal_access(request: HttpRequest) -> HttpResponse:
-    access.require_practice_admin(request.user)
-    context = {
-        "patients": access.patients_for_admin(request.user),
-        "reasons": actions.BLOCK_REASONS,
-    }
-    return render(request, "accounts/portal_access.html", context)
-
-
-@login_required
-@require_POST
-def portal_access_change(request: HttpRequest) -> HttpResponse:
-    access.require_practice_admin(request.user)
-    form = PortalChangeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "That change could not be made: the form was incomplete.")
-        return redirect("portal_access")
-    data = form.cleaned_data
-    if data["kind"] == "patient":
-        patient = access.patient_for_admin(request.user, data["target"])
-        representative = None
-        target_user = patient.user
-    else:
-        representative = access.representative_for_admin(request.user, data["target"])
-        patient = representative.patient
-        target_user = representative.user
-    if data["op"] == "invite" and representative is not None:
-        return _invite_representative(request, representative)
-    if data["op"] == "invite":
-        return _invite(request, patient, None)
-    if target_user is None:
-        raise Http404
-    if roles.practitioner_of(target_user) is not None:
-        messages.error(request, "This login belongs to a practice user and cannot be blocked here.")
-        return redirect("portal_access")
-    if data["op"] == "block":
-        actions.block_portal_access(
-            target_user,
-            actor=request.user,
-            reason_code=data["reason"],
-            patient=patient,
-            request=request,
-        )
-        messages.success(request, "Portal access blocked.")
-    else:
-        actions.unblock_portal_access(
-            target_user, actor=request.user, patient=patient, request=request
-        )
-        messages.success(request, "Portal access restored.")
-    return redirect("portal_access")
-
-
-# -- the patient's representatives ---------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def representatives(request: HttpRequest) -> HttpResponse:
-    """Who can see the signed-in patient's messages, each with a way to end their access."""
-    if roles.patient_of(request.user) is None:
-        raise Http404
-    context = {"representatives": access.own_representatives(request.user)}
-    return render(request, "accounts/representatives.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def representative_revoke(request: HttpRequest, representative_uuid: Any) -> HttpResponse:
-    """GET asks for confirmation; POST ends the representative's access now."""
-    rep = access.own_representative(request.user, representative_uuid)
-    if request.method == "POST":
-        actions.revoke_representative(rep, actor=request.user, request=request)
-        messages.success(request, f"{rep.display_name} can no longer see your messages.")
-        return redirect("representatives")
-    return render(request, "accounts/representative_revoke.html", {"representative": rep})

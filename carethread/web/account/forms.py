@@ -1,5 +1,4 @@
-"""Forms of the enrolment and portal-access pages. Every field is bounded and carries the shared
-input checks."""
+"""Forms of the enrolment pages. Every field is bounded and carries the shared input checks."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from carethread.accounts import invitations
-from carethread.accounts.actions import BLOCK_REASONS
 from carethread.core.forms import CheckedForm
 
 
@@ -64,20 +62,4 @@ class EnrolForm(DateOfBirthForm):
                     password_validation.validate_password(p1)
                 except forms.ValidationError as error:
                     self.add_error("password1", error)
-        return data
-
-
-class PortalChangeForm(CheckedForm):
-    OPS = [("block", "Block"), ("unblock", "Unblock"), ("invite", "Invite")]
-    KINDS = [("patient", "Patient"), ("representative", "Representative")]
-
-    op = forms.ChoiceField(choices=OPS)
-    kind = forms.ChoiceField(choices=KINDS)
-    target = forms.UUIDField()
-    reason = forms.ChoiceField(choices=list(BLOCK_REASONS.items()), required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("op") == "block" and not data.get("reason"):
-            self.add_error("reason", "Choose a reason.")
         return data

@@ -1,8 +1,8 @@
 """The messaging pages: the patient portal's and the clinical inbox's lists, compose, the thread
-page with reply and retract, attachment downloads and the help page (triage: ``triage_views``).
+page with reply and retract, attachment downloads and the help page (triage: ``triage``).
 
 Thin views: reads go through ``carethread.messaging.access`` / ``queries`` (and
-``messaging_reads``), writes through the messaging actions. A refused write re-renders its form
+``reads``), writes through the messaging actions. A refused write re-renders its form
 with the action's message; a thread, attachment or patient the user may not open is the same 404
 page as one that does not exist.
 """
@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from carethread.messaging import actions, queries
 from carethread.messaging.access import Viewer, access_attachment
 from carethread.messaging.errors import MessagingError
-from carethread.web import messaging_reads as reads
-from carethread.web.messaging_forms import (
+from carethread.web.decorators import signed_in, signed_in_never_cached
+from carethread.web.messaging import reads
+from carethread.web.messaging.forms import (
     InboxFilterForm,
     PatientComposeForm,
     PatientInboxForm,
@@ -33,12 +34,10 @@ from carethread.web.messaging_forms import (
     PracticeComposeForm,
     new_client_key,
 )
-from carethread.web.messaging_pages import (
+from carethread.web.messaging.pages import (
     ATTACHMENTS,
     form_error,
     reply_form_for,
-    signed_in,
-    signed_in_never_cached,
     thread_for,
     thread_page,
     uploads,

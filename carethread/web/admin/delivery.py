@@ -25,7 +25,7 @@ from carethread.core.models import Organization
 from carethread.messaging.models import Message, Thread
 from carethread.notifications import health
 from carethread.notifications.models import Notification
-from carethread.web.messaging_pages import signed_in_never_cached
+from carethread.web.decorators import signed_in_never_cached
 
 # subject_type -> the uuids of that practice's subjects of this type
 SUBJECTS: dict[str, Callable[[Organization], QuerySet[Any]]] = {

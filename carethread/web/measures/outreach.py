@@ -21,9 +21,10 @@ from carethread.accounts.access import patients_for_admin
 from carethread.core.models import Organization, Practitioner
 from carethread.messaging import outreach as outreach_actions
 from carethread.messaging.errors import MessagingError
-from carethread.web import messaging_reads as reads
-from carethread.web.measures_forms import OutreachForm, ReportQuery, admin_orgs, read_query
-from carethread.web.messaging_pages import form_error, signed_in_never_cached
+from carethread.web.decorators import signed_in_never_cached
+from carethread.web.measures.forms import OutreachForm, ReportQuery, admin_orgs, read_query
+from carethread.web.messaging import reads
+from carethread.web.messaging.pages import form_error
 
 SKIPPED = {
     outreach_actions.NOT_PATIENT: "not a patient of this practice",

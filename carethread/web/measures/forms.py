@@ -33,7 +33,7 @@ from carethread.measures.request import (
     Window,
     parse,
 )
-from carethread.web.messaging_forms import CATEGORY_CHOICES, PageForm, choices_of
+from carethread.web.messaging.forms import CATEGORY_CHOICES, PageForm, choices_of
 
 API_REPORT = "/api/measures/report"
 

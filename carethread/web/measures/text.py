@@ -13,7 +13,7 @@ from carethread.core.models import Organization, Practitioner
 from carethread.measures import engine
 from carethread.measures.programs import Numerator, Program
 from carethread.measures.request import Actors
-from carethread.web.measures_forms import ReportQuery
+from carethread.web.measures.forms import ReportQuery
 
 REASONS = {
     "clinician-sent": "The clinician sent the patient a message",

@@ -1,27 +1,21 @@
-"""What the messaging pages share: the sign-in / 404 / no-cache wrappers, the access gate for
-thread URLs, attachment uploads for a form, and the thread page (with the practice's panel).
-"""
+"""What the messaging pages share: the access gate for thread URLs, attachment uploads for a
+form, and the thread page (with the practice's panel)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
-from django.views.decorators.cache import never_cache
 
 from carethread.messaging import queries
 from carethread.messaging.access import Viewer, access_thread
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Side, Thread
-from carethread.web import messaging_reads as reads
-from carethread.web.messaging_forms import AssignForm, NoteForm, ReplyForm, new_client_key
+from carethread.web.messaging import reads
+from carethread.web.messaging.forms import AssignForm, NoteForm, ReplyForm, new_client_key
 
 WORKFLOW = "carethread.messaging.workflow"
 ATTACHMENTS = "carethread.messaging.attachments"
@@ -39,28 +33,6 @@ ERROR_FIELDS = {
     "attachment_too_large": "attachments",
     "too_many_attachments": "attachments",
 }
-
-View = Callable[..., HttpResponse]
-
-
-def signed_in(view: View) -> View:
-    """Signed in, and a 404 page of our own for anything not found or not allowed."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            response = render(request, "messaging/not_found.html", status=404)
-            add_never_cache_headers(response)
-            return response
-
-    return login_required(wrapper)
-
-
-def signed_in_never_cached(view: View) -> View:
-    """A page with health information: signed in only and never kept in a cache."""
-    return signed_in(never_cache(view))
 
 
 def thread_for(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET
 
 from carethread.measures import engine
 from carethread.measures.programs import Numerator
-from carethread.web.measures_forms import admin_orgs, audit_report, checked, read_query
-from carethread.web.measures_text import names, percent
-from carethread.web.messaging_pages import signed_in_never_cached
+from carethread.web.decorators import signed_in_never_cached
+from carethread.web.measures.forms import admin_orgs, audit_report, checked, read_query
+from carethread.web.measures.text import names, percent
 
 MAX_TREND_MONTHS = 24
 

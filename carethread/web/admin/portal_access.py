@@ -1,0 +1,105 @@
+"""``/practice/portal-access``: a practice administrator blocks and restores a patient's or a
+representative's portal access, and invites them (a patient's invitation shows its printable
+code once; a representative's goes to their address on record)."""
+
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from carethread.accounts import access, actions, roles
+from carethread.core.models import Patient, Representative
+from carethread.web.admin.forms import PortalChangeForm
+from carethread.web.decorators import AuthedRequest
+
+NO_ADDRESS = (
+    "No email address is on record for this representative. A representative can only be "
+    "invited at their own address: record it in the patient's chart first."
+)
+
+
+def _invite(
+    request: AuthedRequest, patient: Patient, representative: Representative | None
+) -> HttpResponse:
+    """A patient's invitation shows its printable code once; a representative's goes only to
+    their address on record and shows nothing that could be used to enrol."""
+    try:
+        invitation, _token, code = actions.create_invitation(
+            patient, representative=representative, created_by=request.user, request=request
+        )
+    except actions.InvitationError:
+        messages.error(request, NO_ADDRESS)
+        return redirect("portal_access")
+    context = {
+        "code": code,
+        "emailed": representative is not None or bool(patient.email),
+        "representative": representative,
+        "patient": patient,
+        "invitation": invitation,
+    }
+    return render(request, "accounts/invitation_created.html", context)
+
+
+@reauthentication_required
+def _invite_representative(request: AuthedRequest, representative: Representative) -> HttpResponse:
+    """Inviting a proxy is a step in granting proxy access: it needs a fresh re-authentication
+    (the request resumes after it)."""
+    return _invite(request, representative.patient, representative)
+
+
+@login_required
+@require_GET
+def portal_access(request: AuthedRequest) -> HttpResponse:
+    access.require_practice_admin(request.user)
+    context = {
+        "patients": access.patients_for_admin(request.user),
+        "reasons": actions.BLOCK_REASONS,
+    }
+    return render(request, "accounts/portal_access.html", context)
+
+
+@login_required
+@require_POST
+def portal_access_change(request: AuthedRequest) -> HttpResponse:
+    access.require_practice_admin(request.user)
+    form = PortalChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That change could not be made: the form was incomplete.")
+        return redirect("portal_access")
+    data = form.cleaned_data
+    if data["kind"] == "patient":
+        patient = access.patient_for_admin(request.user, data["target"])
+        representative = None
+        target_user = patient.user
+    else:
+        representative = access.representative_for_admin(request.user, data["target"])
+        patient = representative.patient
+        target_user = representative.user
+    if data["op"] == "invite" and representative is not None:
+        return _invite_representative(request, representative)
+    if data["op"] == "invite":
+        return _invite(request, patient, None)
+    if target_user is None:
+        raise Http404
+    if roles.practitioner_of(target_user) is not None:
+        messages.error(request, "This login belongs to a practice user and cannot be blocked here.")
+        return redirect("portal_access")
+    if data["op"] == "block":
+        actions.block_portal_access(
+            target_user,
+            actor=request.user,
+            reason_code=data["reason"],
+            patient=patient,
+            request=request,
+        )
+        messages.success(request, "Portal access blocked.")
+    else:
+        actions.unblock_portal_access(
+            target_user, actor=request.user, patient=patient, request=request
+        )
+        messages.success(request, "Portal access restored.")
+    return redirect("portal_access")
