@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 
@@ -116,9 +115,17 @@ def render_text(subject: str, body: str, values: dict[str, str]) -> Rendered:
     return Rendered(subject=substitute(subject, values), body=substitute(body, values))
 
 
-def render(template: Template, **context: Any) -> Rendered:
-    """``template`` filled in for ``patient=`` of ``organization=`` (see ``values_for``)."""
-    return render_text(template.subject, template.body, values_for(**context))
+def render(
+    template: Template,
+    *,
+    patient: Patient,
+    organization: Organization,
+    clinician: Practitioner | None = None,
+    pool: CareTeamPool | None = None,
+) -> Rendered:
+    """``template`` filled in for ``patient`` of ``organization`` (see ``values_for``)."""
+    values = values_for(patient=patient, organization=organization, clinician=clinician, pool=pool)
+    return render_text(template.subject, template.body, values)
 
 
 def render_for_thread(
