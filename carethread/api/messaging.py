@@ -138,8 +138,7 @@ def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
     before = filters.before
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, dt.UTC)
-    rows = queries.inbox(
-        viewer,
+    wanted = queries.InboxFilter(
         box=filters.box,
         pool=filters.pool,
         status=filters.status,
@@ -148,9 +147,8 @@ def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
         assignee=filters.assignee,
         unread=filters.unread,
         overdue=filters.overdue,
-        before=before,
-        limit=filters.limit,
     )
+    rows = queries.inbox(viewer, wanted, before=before, limit=filters.limit)
     now = timezone.now()
     threads = [
         {

@@ -12,7 +12,7 @@ last saw in ``If-Match`` (read by ``preconditions``) and answer with the new one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -338,8 +338,10 @@ def get_practice_settings(request: HttpRequest, org_uuid: UUID) -> Any:
 )
 def put_practice_settings(request: HttpRequest, org_uuid: UUID, payload: PracticeSettingsIn) -> Any:
     organization = access_admin_organization(caller(request), org_uuid)
+    # The schema's fields are the settings' names; a field not sent (or null) is left out.
+    change = cast(practice_settings.SettingsChange, payload.model_dump(exclude_none=True))
     practice_settings.update_practice_settings(
-        caller(request), organization, request=request, **payload.model_dump(exclude_unset=True)
+        caller(request), organization, change, request=request
     )
     return settings_out(organization)
 

@@ -11,19 +11,23 @@ field, with the organisation as object and the old and new values (settings are 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import transaction
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from carethread.accounts import roles
-from carethread.accounts.access import admin_organizations
+from carethread.accounts.access import access_admin_organization
 from carethread.audit import actions as audit
 from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Membership, Organization, Practitioner
 from carethread.messaging import templates
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, OutOfOffice, RoutingRule, Template
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 # (minimum, maximum) of the numeric settings.
 LIMITS: dict[str, tuple[int, int]] = {
@@ -38,19 +42,30 @@ MAX_TEMPLATE_BODY = 20_000
 MAX_REPLY_TEXT = 500
 
 
-def require_admin(user: Any, organization: Organization) -> None:
-    if not admin_organizations(user).filter(pk=organization.pk).exists():
-        raise MessagingError("not_allowed")
+def _check_admin(user: User, organization: Organization) -> None:
+    """Refuse (``not_allowed``) a caller who does not administer ``organization``: the accounts
+    gate's question, answered with the error of the messaging actions."""
+    try:
+        access_admin_organization(user, organization.uuid)
+    except Http404:
+        raise MessagingError("not_allowed") from None
 
 
-def _number(name: str, value: Any) -> int:
+def _number(name: str, value: object) -> int:
     low, high = LIMITS[name]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise MessagingError("bad_setting")
     return value
 
 
-def _setting_changed(user: Any, obj: Any, field: str, old: Any, new: Any, request: Any) -> None:
+def _setting_changed(
+    user: User,
+    obj: Organization | CareTeamPool,
+    field: str,
+    change: tuple[int | bool | None, int | bool | None],
+    request: HttpRequest | None,
+) -> None:
+    old, new = change
     audit.record(
         codes.SETTING_CHANGED,
         actor=user,
@@ -63,39 +78,45 @@ def _setting_changed(user: Any, obj: Any, field: str, old: Any, new: Any, reques
 # -- the practice's settings ---------------------------------------------------------------------
 
 
+class SettingsChange(TypedDict, total=False):
+    """The practice settings to change, by name; a setting left out stays as it is."""
+
+    messaging_enabled: bool
+    auto_acknowledge: bool
+    notify_sender_name: bool
+    expected_response_hours: int
+    reply_window_days: int
+    relationship_lookback_days: int
+
+
+def _checked(change: SettingsChange) -> dict[str, bool | int]:
+    """The settings of ``change`` in the order of ``SettingsChange`` (switches first, then the
+    numbers, checked against ``LIMITS``): the order their audit entries are written in.
+    ``bad_setting`` for a value of the wrong kind or out of its range."""
+    wanted: dict[str, bool | int] = {}
+    for name in SettingsChange.__annotations__:
+        value = change.get(name)
+        if value is None:
+            continue
+        if name in LIMITS:
+            wanted[name] = _number(name, value)
+        elif isinstance(value, bool):
+            wanted[name] = value
+        else:
+            raise MessagingError("bad_setting")
+    return wanted
+
+
 def update_practice_settings(
-    user: Any,
+    user: User,
     organization: Organization,
+    change: SettingsChange,
     *,
-    messaging_enabled: bool | None = None,
-    expected_response_hours: int | None = None,
-    reply_window_days: int | None = None,
-    relationship_lookback_days: int | None = None,
-    auto_acknowledge: bool | None = None,
-    notify_sender_name: bool | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Organization:
-    """Change the given settings (``None`` leaves one as it is). Returns the organisation."""
-    require_admin(user, organization)
-    wanted: dict[str, Any] = {}
-    flags: dict[str, bool | None] = {
-        "messaging_enabled": messaging_enabled,
-        "auto_acknowledge": auto_acknowledge,
-        "notify_sender_name": notify_sender_name,
-    }
-    numbers: dict[str, int | None] = {
-        "expected_response_hours": expected_response_hours,
-        "reply_window_days": reply_window_days,
-        "relationship_lookback_days": relationship_lookback_days,
-    }
-    for name, flag in flags.items():
-        if flag is not None:
-            if not isinstance(flag, bool):
-                raise MessagingError("bad_setting")
-            wanted[name] = flag
-    for name, number in numbers.items():
-        if number is not None:
-            wanted[name] = _number(name, number)
+    """Apply ``change`` to the practice's settings. Returns the organisation."""
+    _check_admin(user, organization)
+    wanted = _checked(change)
     with transaction.atomic():
         current = Organization.objects.select_for_update().get(pk=organization.pk)
         changed = {
@@ -107,17 +128,17 @@ def update_practice_settings(
             for name, (_old, new) in changed.items():
                 setattr(current, name, new)
             current.save(update_fields=list(changed))
-            for name, (old, new) in changed.items():
-                _setting_changed(user, current, name, old, new, request)
+            for name, old_and_new in changed.items():
+                _setting_changed(user, current, name, old_and_new, request)
     organization.refresh_from_db()
     return organization
 
 
 def set_pool_response_target(
-    user: Any, pool: CareTeamPool, hours: int | None, *, request: Any = None
+    user: User, pool: CareTeamPool, hours: int | None, *, request: HttpRequest | None = None
 ) -> CareTeamPool:
     """The pool's response-time target in hours (``None``: the practice's)."""
-    require_admin(user, pool.organization)
+    _check_admin(user, pool.organization)
     if hours is not None:
         hours = _number("response_target_hours", hours)
     with transaction.atomic():
@@ -126,7 +147,7 @@ def set_pool_response_target(
         if old != hours:
             current.response_target_hours = hours
             current.save(update_fields=["response_target_hours"])
-            _setting_changed(user, current, "response_target_hours", old, hours, request)
+            _setting_changed(user, current, "response_target_hours", (old, hours), request)
     pool.refresh_from_db()
     return pool
 
@@ -135,15 +156,15 @@ def set_pool_response_target(
 
 
 def set_routing_rule(
-    user: Any,
+    user: User,
     organization: Organization,
     category: str,
     pool: CareTeamPool,
     *,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> RoutingRule:
     """New patient threads of ``category`` go to ``pool`` (an active pool of the practice)."""
-    require_admin(user, organization)
+    _check_admin(user, organization)
     if category not in Category.values:
         raise MessagingError("bad_category")
     if pool.organization_id != organization.pk or not pool.active:
@@ -163,10 +184,10 @@ def set_routing_rule(
 
 
 def delete_routing_rule(
-    user: Any, organization: Organization, category: str, *, request: Any = None
+    user: User, organization: Organization, category: str, *, request: HttpRequest | None = None
 ) -> bool:
     """Remove the rule of ``category``; False when there was none."""
-    require_admin(user, organization)
+    _check_admin(user, organization)
     if category not in Category.values:
         raise MessagingError("bad_category")
     with transaction.atomic():
@@ -188,9 +209,11 @@ def delete_routing_rule(
 # -- templates -----------------------------------------------------------------------------------
 
 
-def _template_fields(name: Any, subject: Any, body: Any, category: Any) -> dict[str, Any]:
+def _template_fields(
+    name: str | None, subject: str | None, body: str | None, category: str | None
+) -> dict[str, str]:
     """Cleaned template fields; ``None`` leaves a field out."""
-    fields: dict[str, Any] = {}
+    fields: dict[str, str] = {}
     if name is not None:
         name = str(name).strip()
         if not name:
@@ -227,16 +250,16 @@ def _name_taken(organization_id: int, name: str, exclude_pk: int | None = None) 
 
 
 def create_template(
-    user: Any,
+    user: User,
     organization: Organization,
     *,
     name: str,
     body: str,
     subject: str = "",
     category: str = "",
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Template:
-    require_admin(user, organization)
+    _check_admin(user, organization)
     if name is None or body is None:
         raise MessagingError("bad_request")
     fields = _template_fields(name, subject or "", body, category or "")
@@ -255,7 +278,7 @@ def create_template(
 
 
 def update_template(
-    user: Any,
+    user: User,
     template: Template,
     *,
     name: str | None = None,
@@ -263,11 +286,12 @@ def update_template(
     body: str | None = None,
     category: str | None = None,
     active: bool | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Template:
     """Change the given fields of ``template`` (``None`` leaves one as it is)."""
-    require_admin(user, template.organization)
-    fields = _template_fields(name, subject, body, category)
+    _check_admin(user, template.organization)
+    cleaned = _template_fields(name, subject, body, category)
+    fields: dict[str, str | bool] = {**cleaned}
     if active is not None:
         fields["active"] = bool(active)
     with transaction.atomic():
@@ -275,7 +299,7 @@ def update_template(
         changed = [f for f, value in fields.items() if getattr(current, f) != value]
         if not changed:
             return current
-        if "name" in changed and _name_taken(current.organization_id, fields["name"], current.pk):
+        if "name" in changed and _name_taken(current.organization_id, cleaned["name"], current.pk):
             raise MessagingError("template_name_taken")
         for f in changed:
             setattr(current, f, fields[f])
@@ -290,8 +314,10 @@ def update_template(
     return current
 
 
-def deactivate_template(user: Any, template: Template, *, request: Any = None) -> Template:
-    require_admin(user, template.organization)
+def deactivate_template(
+    user: User, template: Template, *, request: HttpRequest | None = None
+) -> Template:
+    _check_admin(user, template.organization)
     with transaction.atomic():
         changed = Template.objects.filter(pk=template.pk, active=True).update(active=False)
         if changed:
@@ -303,7 +329,7 @@ def deactivate_template(user: Any, template: Template, *, request: Any = None) -
 # -- out of office -------------------------------------------------------------------------------
 
 
-def _own_practitioner(user: Any) -> Practitioner:
+def _own_practitioner(user: User) -> Practitioner:
     practitioner = roles.practitioner_of(user)
     if (
         practitioner is None
@@ -326,13 +352,13 @@ def _check_delegate(me: Practitioner, delegate: Practitioner) -> None:
 
 
 def set_out_of_office(
-    user: Any,
+    user: User,
     *,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     reply_text: str = "",
     delegate: Practitioner | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> OutOfOffice:
     """The caller's absence from ``starts_at`` to ``ends_at``. It replaces any absence of theirs
     that has not ended yet. ``delegate`` (a practice user of a shared practice) receives the
@@ -377,7 +403,7 @@ def set_out_of_office(
     return absence
 
 
-def current_out_of_office(user: Any) -> OutOfOffice | None:
+def current_out_of_office(user: User) -> OutOfOffice | None:
     """The caller's absence now in force or next to come, if any."""
     practitioner = roles.practitioner_of(user)
     if practitioner is None:
@@ -390,7 +416,7 @@ def current_out_of_office(user: Any) -> OutOfOffice | None:
     )
 
 
-def end_out_of_office(user: Any, *, request: Any = None) -> int:
+def end_out_of_office(user: User, *, request: HttpRequest | None = None) -> int:
     """End the caller's current absence now and drop future ones. Returns how many changed."""
     me = _own_practitioner(user)
     now = timezone.now()

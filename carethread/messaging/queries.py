@@ -12,11 +12,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -34,6 +34,8 @@ PAGE = 50
 MAX_PAGE = 200
 # The inbox's boxes (the API's ``box`` choices are checked against this).
 BOXES = ("mine", "assigned", "pool", "patient", "all")
+
+Row = TypeVar("Row", bound=Model)
 
 
 @dataclass
@@ -65,29 +67,42 @@ class ThreadView:
     reply_closed_reason: str | None
 
 
+@dataclass(frozen=True)
+class InboxFilter:
+    """Which threads an inbox page lists: the box and the filters within it (``None``: any).
+
+    ``box``: ``mine`` (threads the caller takes part in: the usual inbox), ``assigned`` (to the
+    caller), ``pool`` (one of the caller's pools, ``pool`` its UUID), ``patient`` (everything
+    the caller may see about ``patient``), ``all`` (everything the caller may see).
+    """
+
+    box: str = "mine"
+    pool: UUID | None = None
+    status: str | None = None
+    category: str | None = None
+    patient: UUID | None = None
+    assignee: UUID | None = None
+    unread: bool | None = None
+    overdue: bool | None = None
+
+
 def _filtered(
-    threads: QuerySet[Any],
-    *,
-    prefix: str = "",
-    status: str | None,
-    category: str | None,
-    patient: UUID | None,
-    assignee: UUID | None,
-    overdue: bool | None,
-    now: dt.datetime,
-) -> QuerySet[Any]:
+    threads: QuerySet[Row], wanted: InboxFilter, now: dt.datetime, prefix: str = ""
+) -> QuerySet[Row]:
+    """``threads`` (or the rows whose ``prefix`` leads to a thread) narrowed by the thread's
+    status, category, patient, assignee and whether its reply is overdue."""
     p = prefix
-    if status:
-        threads = threads.filter(**{f"{p}status": status})
-    if category:
-        threads = threads.filter(**{f"{p}category": category})
-    if patient:
-        threads = threads.filter(**{f"{p}patient__uuid": patient})
-    if assignee:
-        threads = threads.filter(**{f"{p}assignee__uuid": assignee})
-    if overdue is True:
+    if wanted.status:
+        threads = threads.filter(**{f"{p}status": wanted.status})
+    if wanted.category:
+        threads = threads.filter(**{f"{p}category": wanted.category})
+    if wanted.patient:
+        threads = threads.filter(**{f"{p}patient__uuid": wanted.patient})
+    if wanted.assignee:
+        threads = threads.filter(**{f"{p}assignee__uuid": wanted.assignee})
+    if wanted.overdue is True:
         threads = threads.filter(**{f"{p}reply_due_at__lt": now})
-    elif overdue is False:
+    elif wanted.overdue is False:
         threads = threads.filter(
             Q(**{f"{p}reply_due_at__isnull": True}) | Q(**{f"{p}reply_due_at__gte": now})
         )
@@ -96,43 +111,30 @@ def _filtered(
 
 def inbox(
     viewer: Viewer,
+    wanted: InboxFilter | None = None,
     *,
-    box: str = "mine",
-    pool: UUID | None = None,
-    status: str | None = None,
-    category: str | None = None,
-    patient: UUID | None = None,
-    assignee: UUID | None = None,
-    unread: bool | None = None,
-    overdue: bool | None = None,
     before: dt.datetime | None = None,
     limit: int = PAGE,
 ) -> list[InboxRow]:
-    """One page of threads, newest activity first.
-
-    ``box``: ``mine`` (threads the caller takes part in: the usual inbox), ``assigned`` (to the
-    caller), ``pool`` (one of the caller's pools, ``pool=`` its UUID), ``patient`` (everything
-    the caller may see about ``patient=``), ``all`` (everything the caller may see).
-    """
+    """One page of the threads ``wanted`` names (every thread of the caller's own inbox when
+    ``None``), newest activity first, older than ``before`` when given."""
+    wanted = wanted or InboxFilter()
     if viewer.user is None:
         return []
     now = timezone.now()
     limit = max(1, min(limit, MAX_PAGE))
     base = Thread.objects.select_related("patient", "assignee", "pool", "organization")
-    if box == "mine":
+    if wanted.box == "mine":
         members = ThreadMember.objects.filter(user=viewer.user).filter(
             thread_rights_q(viewer, prefix="thread__", own_rows=True)
         )
-        if unread:
+        if wanted.unread:
             members = members.filter(unread__gt=0)
-        elif unread is False:
+        elif wanted.unread is False:
             members = members.filter(unread=0)
         if before is not None:
             members = members.filter(last_message_at__lt=before)
-        members = _filtered(
-            members, prefix="thread__", status=status, category=category, patient=patient,
-            assignee=assignee, overdue=overdue, now=now,
-        )  # fmt: skip
+        members = _filtered(members, wanted, now, prefix="thread__")
         members = with_practice_side(viewer, members, prefix="thread__", own_rows=True)
         page = list(
             members.select_related(
@@ -150,31 +152,30 @@ def inbox(
             )
             for m in page
         ]
-    if box == "assigned":
+    if wanted.box == "assigned":
         if viewer.practitioner is None:
             return []
         threads = base.filter(assignee=viewer.practitioner)
-    elif box == "pool":
-        if pool is None:
+    elif wanted.box == "pool":
+        if wanted.pool is None:
             return []
-        threads = base.filter(pool__uuid=pool, pool_id__in=list(viewer.pool_ids))
-    elif box in ("patient", "all"):
+        threads = base.filter(pool__uuid=wanted.pool, pool_id__in=list(viewer.pool_ids))
+    elif wanted.box in ("patient", "all"):
         threads = base
-        if box == "patient" and patient is None:
+        if wanted.box == "patient" and wanted.patient is None:
             return []
     else:
         return []
     threads = with_practice_side(viewer, threads.filter(thread_rights_q(viewer)))
-    threads = _filtered(
-        threads, status=status, category=category, patient=patient, assignee=assignee,
-        overdue=overdue, now=now,
-    )  # fmt: skip
+    threads = _filtered(threads, wanted, now)
     if before is not None:
         threads = threads.filter(last_message_at__lt=before)
-    if unread is not None:
+    if wanted.unread is not None:
         unread_ids = ThreadMember.objects.filter(user=viewer.user, unread__gt=0).values("thread")
         threads = (
-            threads.filter(pk__in=unread_ids) if unread else threads.exclude(pk__in=unread_ids)
+            threads.filter(pk__in=unread_ids)
+            if wanted.unread
+            else threads.exclude(pk__in=unread_ids)
         )
     page_threads = list(threads.order_by("-last_message_at", "-pk")[:limit])
     for t in page_threads:

@@ -24,8 +24,8 @@ from support.world import practitioner, visit
 from carethread.audit.models import AuditEvent
 from carethread.core.models import Membership, Organization, Patient
 from carethread.measures.engine import compute
-from carethread.measures.request import parse
-from carethread.messaging.practice_settings import update_practice_settings
+from carethread.measures.request import RequestInput, parse
+from carethread.messaging.practice_settings import SettingsChange, update_practice_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def w():
 def switch(w, org: Organization, enabled: bool, when: dt.datetime) -> None:
     """Turn ``org``'s patient messaging on or off at ``when``, through the real action."""
     with audit_clock(when):
-        update_practice_settings(w.admin, org, messaging_enabled=enabled)
+        update_practice_settings(w.admin, org, SettingsChange(messaging_enabled=enabled))
     entry = AuditEvent.objects.filter(action="setting.changed").order_by("-seq").first()
     assert entry is not None
     assert entry.details == {"field": "messaging_enabled", "old": not enabled, "new": enabled}
@@ -80,7 +80,9 @@ def switch(w, org: Organization, enabled: bool, when: dt.datetime) -> None:
 
 
 def report(level: str = "ep", start: str = "2015-01-01", end: str = "2015-12-31", **kw: Any):
-    document = compute(parse(program="mod2-2015", start=start, end=end, level=level, **kw))
+    document = compute(
+        parse(RequestInput(program="mod2-2015", start=start, end=end, level=level, **kw))
+    )
     rows = {(row["tin"], row["npi"]): row for row in document["results"]}
     assert len(rows) == len(document["results"])
     for row in rows.values():
@@ -237,7 +239,9 @@ def test_the_period_decides_which_changes_matter(w):
 
 def test_other_settings_and_other_practices_do_not_matter(w):
     with audit_clock(local(2015, 4, 1, 9, 0)):
-        update_practice_settings(w.admin, w.a, expected_response_hours=24, auto_acknowledge=False)
+        update_practice_settings(
+            w.admin, w.a, SettingsChange(expected_response_hours=24, auto_acknowledge=False)
+        )
     switch(w, w.b, False, local(2015, 4, 2, 9, 0))
     switch(w, w.b, True, local(2015, 4, 3, 9, 0))
     found = values()

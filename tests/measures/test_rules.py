@@ -638,7 +638,9 @@ def test_mu2_2014_message_to_a_pool_counts_under_delegate_and_practice():
 
 def _set_messaging(world, enabled):
     Membership.objects.filter(practitioner=world.c1, organization=world.org).update(is_admin=True)
-    ps.update_practice_settings(world.c1.user, world.org, messaging_enabled=enabled)
+    ps.update_practice_settings(
+        world.c1.user, world.org, ps.SettingsChange(messaging_enabled=enabled)
+    )
 
 
 def test_mod2_2015_capability_is_true_when_messaging_stayed_enabled(world):

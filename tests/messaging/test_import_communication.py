@@ -466,7 +466,7 @@ def test_logins_that_take_part_see_the_threads() -> None:
     # The clinicians-only thread has no patient-side inbox rows.
     assert ("Communication/m6", uid["p1"]) not in members
     assert ("Communication/m6", uid["c1"]) in members
-    mine = queries.inbox(viewer_for(users["p1"]), box="mine")
+    mine = queries.inbox(viewer_for(users["p1"]), queries.InboxFilter(box="mine"))
     assert {row.thread.source_key for row in mine} == {
         "Communication/m1",
         "Communication/m3",

@@ -41,7 +41,10 @@ def token_client(user) -> Client:
 
 
 def listed_ids(viewer, **kw) -> set[int]:
-    return {row.thread.pk for row in queries.inbox(viewer, limit=queries.MAX_PAGE, **kw)}
+    return {
+        row.thread.pk
+        for row in queries.inbox(viewer, queries.InboxFilter(**kw), limit=queries.MAX_PAGE)
+    }
 
 
 def opens(user, thread: Thread) -> bool:

@@ -37,9 +37,11 @@ def test_each_changed_setting_is_audited_with_old_and_new_value(world, admin):
     ps.update_practice_settings(
         admin,
         world.org,
-        messaging_enabled=False,
-        expected_response_hours=48,
-        reply_window_days=14,  # unchanged: not audited
+        ps.SettingsChange(
+            messaging_enabled=False,
+            expected_response_hours=48,
+            reply_window_days=14,  # unchanged: not audited
+        ),
     )
     org = Organization.objects.get(pk=world.org.pk)
     assert org.messaging_enabled is False and org.expected_response_hours == 48
@@ -55,9 +57,9 @@ def test_each_changed_setting_is_audited_with_old_and_new_value(world, admin):
 
 
 def test_messaging_switch_leaves_one_entry_per_change(world, admin):
-    ps.update_practice_settings(admin, world.org, messaging_enabled=False)
-    ps.update_practice_settings(admin, world.org, messaging_enabled=False)
-    ps.update_practice_settings(admin, world.org, messaging_enabled=True)
+    ps.update_practice_settings(admin, world.org, ps.SettingsChange(messaging_enabled=False))
+    ps.update_practice_settings(admin, world.org, ps.SettingsChange(messaging_enabled=False))
+    ps.update_practice_settings(admin, world.org, ps.SettingsChange(messaging_enabled=True))
     values = [
         e.details["new"]
         for e in AuditEvent.objects.filter(
@@ -69,7 +71,7 @@ def test_messaging_switch_leaves_one_entry_per_change(world, admin):
 
 
 def test_switching_messaging_off_stops_patient_messages(world, admin):
-    ps.update_practice_settings(admin, world.org, messaging_enabled=False)
+    ps.update_practice_settings(admin, world.org, ps.SettingsChange(messaging_enabled=False))
     with pytest.raises(MessagingError):
         actions.start_thread(
             world.patient.user, patient=world.patient, category="medical", subject="Hi",
@@ -79,9 +81,21 @@ def test_switching_messaging_off_stops_patient_messages(world, admin):
 
 def test_only_administrators_change_settings(world, admin):
     for user in (world.c2.user, world.staff.user, world.patient.user, world.outsider.user):
-        refused("not_allowed", ps.update_practice_settings, user, world.org, auto_acknowledge=False)
+        refused(
+            "not_allowed",
+            ps.update_practice_settings,
+            user,
+            world.org,
+            ps.SettingsChange(auto_acknowledge=False),
+        )
     # An administrator of one practice is not one of another.
-    refused("not_allowed", ps.update_practice_settings, admin, world.other_org, reply_window_days=3)
+    refused(
+        "not_allowed",
+        ps.update_practice_settings,
+        admin,
+        world.other_org,
+        ps.SettingsChange(reply_window_days=3),
+    )
     assert Organization.objects.get(pk=world.org.pk).auto_acknowledge is True
     assert not AuditEvent.objects.filter(action="setting.changed").exists()
 
@@ -102,8 +116,7 @@ def test_bad_values_change_nothing(world, admin, field, value):
         ps.update_practice_settings,
         admin,
         world.org,
-        notify_sender_name=True,
-        **{field: value},
+        ps.SettingsChange(notify_sender_name=True, **{field: value}),
     )
     assert Organization.objects.get(pk=world.org.pk).notify_sender_name is False
     assert not AuditEvent.objects.filter(action="setting.changed").exists()

@@ -62,10 +62,9 @@ def test_pool_box_needs_membership(world):
         body="Please renew",
         to_pool=world.refills,
     )
-    assert (
-        len(queries.inbox(viewer_for(world.staff.user), box="pool", pool=world.refills.uuid)) == 1
-    )
-    assert queries.inbox(viewer_for(world.c2.user), box="pool", pool=world.refills.uuid) == []
+    refills = queries.InboxFilter(box="pool", pool=world.refills.uuid)
+    assert len(queries.inbox(viewer_for(world.staff.user), refills)) == 1
+    assert queries.inbox(viewer_for(world.c2.user), refills) == []
 
 
 def test_malformed_uuid_is_the_same_404(world):

@@ -257,9 +257,10 @@ def test_overdue_flag_when_reply_is_due_in_the_past(world):
     Thread.objects.filter(pk=thread.pk).update(reply_due_at=timezone.now() - dt.timedelta(hours=1))
     [row] = queries.inbox(viewer_for(world.c1.user))
     assert row.overdue is True
-    assert [r.thread.pk for r in queries.inbox(viewer_for(world.c1.user), overdue=True)] == [
-        thread.pk
-    ]
+    assert [
+        r.thread.pk
+        for r in queries.inbox(viewer_for(world.c1.user), queries.InboxFilter(overdue=True))
+    ] == [thread.pk]
 
 
 def test_staff_sends_on_behalf_of_a_clinician(world):

@@ -106,7 +106,7 @@ def test_demo_logins_see_their_message_threads():
     assert set(DEMO_INBOXES) == {login.email for login in demo.LOGINS}
     for email, subjects in DEMO_INBOXES.items():
         user = get_user_model().objects.get(email=email)
-        rows = queries.inbox(viewer_for(user), box="mine")
+        rows = queries.inbox(viewer_for(user), queries.InboxFilter(box="mine"))
         assert {row.subject for row in rows} == subjects, email
         for row in rows:
             access_thread(user, row.thread.uuid)
