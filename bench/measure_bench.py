@@ -7,16 +7,17 @@
 
 What it times, in a fresh subprocess per measurement (nothing cached from an earlier run but the
 operating system's and the database server's caches): ``engine.compute`` of
-``request.parse(program=--program, start=YEAR-01-01, end=YEAR-12-31, level="individual",
-patients=True)``, then the serialisation of the document to JSON (``exports.to_json`` when that
-module has it, else ``json.dumps``) written to a temporary file. It prints, per database, the
-counts in it (patients, encounters, messages), the rows and patient entries of the report, the
-median and the best of ``--repeat`` runs for compute, serialisation and their total, the size of
-the JSON and the peak RSS of the measuring process (``VmHWM``; the database server's own memory
-is not in it). With two or more databases of the same kind it prints the growth: time ratio
-against encounter ratio between the smallest and the largest. Runs go round-robin over the
-databases (one run of each per round), so that load from other work falls on every size alike;
-the load average is printed with every run, as figures taken on a busy machine mean little.
+``request.parse(RequestInput(program=--program, start=YEAR-01-01, end=YEAR-12-31,
+level="individual", patients=True))``, then the serialisation of the document to JSON
+(``exports.to_json`` when that module has it, else ``json.dumps``) written to a temporary file.
+It prints, per database, the counts in it (patients, encounters, messages), the rows and patient
+entries of the report, the median and the best of ``--repeat`` runs for compute, serialisation
+and their total, the size of the JSON and the peak RSS of the measuring process (``VmHWM``; the
+database server's own memory is not in it). With two or more databases of the same kind it
+prints the growth: time ratio against encounter ratio between the smallest and the largest. Runs
+go round-robin over the databases (one run of each per round), so that load from other work
+falls on every size alike; the load average is printed with every run, as figures taken on a
+busy machine mean little.
 
 Targets (the issue): total under 10 s (``--target-seconds``) on every database measured (the
 target is stated for the 1,000,000-encounter set), peak RSS under 2 GB, and time growing no
@@ -305,14 +306,16 @@ def child_measure(spec: dict[str, Any]) -> dict[str, Any]:
     from django.db import connection
 
     from carethread.measures import engine
-    from carethread.measures.request import parse
+    from carethread.measures.request import RequestInput, parse
 
     request = parse(
-        program=spec["program"],
-        start=spec["start"],
-        end=spec["end"],
-        level="individual",
-        patients=True,
+        RequestInput(
+            program=spec["program"],
+            start=spec["start"],
+            end=spec["end"],
+            level="individual",
+            patients=True,
+        )
     )
     name, dump = serializer(spec["serializer"])
     connection.ensure_connection()

@@ -1,8 +1,9 @@
 """What a measure report is asked for: program, period, level, filters, policies, options.
 
-``parse`` takes the strings a command line or a query string gives and returns a checked
-``MeasureRequest``, or raises ``MeasureInputError`` with a message for the user (the CLI exits 2,
-the API answers 400). Nothing is computed for a request that fails here.
+``parse`` takes the strings a command line, a query string or a form gives (a
+``RequestInput``) and returns a checked ``MeasureRequest``, or raises ``MeasureInputError`` with
+a message for the user (the CLI exits 2, the API answers 400). Nothing is computed for a request
+that fails here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from carethread.core.models import Organization, Practitioner
 from carethread.core.text import text_problem
@@ -93,45 +95,50 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
-def parse(
-    *,
-    program: str,
-    start: str,
-    end: str,
-    level: str | None = None,
-    tin: str | None = None,
-    npi: str | None = None,
-    policies: Iterable[str] = (),
-    low_broadband_csv: str | None = None,
-    patients: bool = False,
-) -> MeasureRequest:
-    """Check every input; ``policies`` are ``NAME=VALUE`` strings, ``low_broadband_csv`` the
-    text of a ``state,county`` file."""
-    policies = list(policies)
+@dataclass(frozen=True)
+class RequestInput:
+    """A measure report as asked for, unchecked: the strings of a command line, a query string
+    or a form. ``policies`` are ``NAME=VALUE`` strings, ``low_broadband_csv`` the text of a
+    ``state,county`` file; ``None`` or ``""`` leaves an optional one out."""
+
+    program: str
+    start: str
+    end: str
+    level: str | None = None
+    tin: str | None = None
+    npi: str | None = None
+    policies: Iterable[str] = ()
+    low_broadband_csv: str | None = None
+    patients: bool = False
+
+
+def parse(given: RequestInput) -> MeasureRequest:
+    """Check every input of ``given``; the request it names."""
+    policies = list(given.policies)
     _check_text(
-        [("program", program), ("start", start), ("end", end), ("level", level), ("tin", tin)]
-        + [("npi", npi), ("low-broadband county list", low_broadband_csv)]
+        [("program", given.program), ("start", given.start), ("end", given.end)]
+        + [("level", given.level), ("tin", given.tin), ("npi", given.npi)]
+        + [("low-broadband county list", given.low_broadband_csv)]
         + [("policy", item) for item in policies]
     )
     try:
-        chosen = get(program)
+        chosen = get(given.program)
     except UnknownProgram as exc:
         raise MeasureInputError(str(exc)) from None
-    first, last = _date(start, "start"), _date(end, "end")
+    first, last = _date(given.start, "start"), _date(given.end, "end")
     if last < first:
         raise MeasureInputError(f"the end date {last} is before the start date {first}")
+    counties = given.low_broadband_csv
     return MeasureRequest(
         program=chosen,
         start=first,
         end=last,
-        level=_level(level, chosen),
+        level=_level(given.level, chosen),
         policy=parse_policies(policies),
-        tin=_tin(tin),
-        npi=_npi(npi),
-        low_broadband_counties=(
-            None if low_broadband_csv is None else parse_counties(low_broadband_csv)
-        ),
-        patients=patients,
+        tin=_known(given.tin, Organization.objects.filter(tin=given.tin), "organisation has TIN"),
+        npi=_known(given.npi, Practitioner.objects.filter(npi=given.npi), "practitioner has NPI"),
+        low_broadband_counties=None if counties is None else parse_counties(counties),
+        patients=given.patients,
     )
 
 
@@ -164,19 +171,15 @@ def _level(value: str | None, program: Program) -> Level:
         raise MeasureInputError(f"unknown level {value!r}; levels: {known}") from None
 
 
-def _tin(value: str | None) -> str | None:
+def _known(
+    value: str | None, rows: QuerySet[Organization] | QuerySet[Practitioner], who: str
+) -> str | None:
+    """``value`` (a TIN or an NPI) when ``rows``, the rows that carry it, are not empty;
+    ``None`` when none was given."""
     if value is None or value == "":
         return None
-    if not Organization.objects.filter(tin=value).exists():
-        raise MeasureInputError(f"no organisation has TIN {value!r}")
-    return value
-
-
-def _npi(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not Practitioner.objects.filter(npi=value).exists():
-        raise MeasureInputError(f"no practitioner has NPI {value!r}")
+    if not rows.exists():
+        raise MeasureInputError(f"no {who} {value!r}")
     return value
 
 

@@ -322,15 +322,17 @@ def measure(
     """The engine's reference document for a request parsed from strings, as the CLI does."""
     return engine.compute(
         request.parse(
-            program=program,
-            start=start,
-            end=end,
-            level=level,
-            tin=tin,
-            npi=npi,
-            policies=list(policies),
-            patients=patients,
-            low_broadband_csv=low_broadband_csv,
+            request.RequestInput(
+                program=program,
+                start=start,
+                end=end,
+                level=level,
+                tin=tin,
+                npi=npi,
+                policies=list(policies),
+                patients=patients,
+                low_broadband_csv=low_broadband_csv,
+            )
         )
     )
 

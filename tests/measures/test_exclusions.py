@@ -21,7 +21,7 @@ import pytest
 from carethread.core.fhir_import import import_resources
 from carethread.core.fhir_import.resources import POS_SYSTEM
 from carethread.measures.engine import compute
-from carethread.measures.request import parse
+from carethread.measures.request import RequestInput, parse
 from tests.messaging.fhir_helpers import npi, organization, patient, practitioner, ref, role
 
 pytestmark = pytest.mark.django_db
@@ -131,12 +131,14 @@ def load(visits: Visits | None = None) -> None:
 def report(level: str, counties: str | None = LISTED, **options: Any) -> dict[Any, dict]:
     document = compute(
         parse(
-            program="mod2-2017",
-            start="2017-01-01",
-            end="2017-12-31",
-            level=level,
-            low_broadband_csv=counties,
-            **options,
+            RequestInput(
+                program="mod2-2017",
+                start="2017-01-01",
+                end="2017-12-31",
+                level=level,
+                low_broadband_csv=counties,
+                **options,
+            )
         )
     )
     rows = {(row["tin"], row["npi"]): row for row in document["results"]}

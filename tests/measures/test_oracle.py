@@ -164,12 +164,14 @@ def test_individual_rows_match_the_reference_under_every_actors_reading(
     for actors in ("clinician", "delegate", "practice"):
         doc = engine.compute(
             request.parse(
-                program="pi-2018",
-                start=start,
-                end=end,
-                level="individual",
-                policies=[f"actors={actors}"],
-                patients=True,
+                request.RequestInput(
+                    program="pi-2018",
+                    start=start,
+                    end=end,
+                    level="individual",
+                    policies=[f"actors={actors}"],
+                    patients=True,
+                )
             )
         )
         got = {(row["tin"], row["npi"]): row for row in doc["results"] if row["denominator"]}
@@ -200,7 +202,11 @@ def test_group_and_ep_rows_are_the_unions_of_the_reference(dataset: Path, db: An
 
     def computed(level: str) -> dict[str, tuple[int, int]]:
         doc = engine.compute(
-            request.parse(program="stage3-2021", start="2025-01-01", end="2025-12-31", level=level)
+            request.parse(
+                request.RequestInput(
+                    program="stage3-2021", start="2025-01-01", end="2025-12-31", level=level
+                )
+            )
         )
         key = "tin" if level == "group" else "npi"
         return {

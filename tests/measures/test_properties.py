@@ -52,7 +52,7 @@ from carethread.core.models import (
 from carethread.core.validators import npi_check_digit
 from carethread.measures.engine import compute
 from carethread.measures.programs import PROGRAMS, Numerator, Program
-from carethread.measures.request import parse
+from carethread.measures.request import RequestInput, parse
 from carethread.messaging.models import Message, Recipient, Thread
 from carethread.messaging.outgoing import Addressees, Outgoing, Sender
 from carethread.messaging.posting import post_message
@@ -742,13 +742,15 @@ class Rules:
 def run(w: World, program: str, level: str, policy: list[str], **kw: Any) -> dict[str, Any]:
     return compute(
         parse(
-            program=program,
-            start=w.start.isoformat(),
-            end=w.end.isoformat(),
-            level=level,
-            policies=policy,
-            patients=True,
-            **kw,
+            RequestInput(
+                program=program,
+                start=w.start.isoformat(),
+                end=w.end.isoformat(),
+                level=level,
+                policies=policy,
+                patients=True,
+                **kw,
+            )
         )
     )
 
@@ -965,12 +967,14 @@ class MeasureProperties(TestCase):
         wide = by_key(
             compute(
                 parse(
-                    program=program_id,
-                    start=wide_start.isoformat(),
-                    end=wide_end.isoformat(),
-                    level=level,
-                    policies=policy,
-                    patients=True,
+                    RequestInput(
+                        program=program_id,
+                        start=wide_start.isoformat(),
+                        end=wide_end.isoformat(),
+                        level=level,
+                        policies=policy,
+                        patients=True,
+                    )
                 )
             )
         )

@@ -15,6 +15,7 @@ from carethread.measures.request import (
     Actors,
     MeasureInputError,
     Policy,
+    RequestInput,
     Window,
     county_key,
     parse,
@@ -29,7 +30,7 @@ NPI = "1234567893"
 def good(**changes):
     """``parse`` with a good request, changed by ``changes``."""
     kwargs = {"program": "mod2-2017", "start": "2017-01-01", "end": "2017-12-31", **changes}
-    return parse(**kwargs)
+    return parse(RequestInput(**kwargs))
 
 
 def refused(**changes) -> str:
@@ -359,15 +360,17 @@ def test_parse_counties_alone_refuses_the_same_way():
 
 def test_a_full_request_carries_every_input(known):
     req = parse(
-        program="pi-2018",
-        start="2018-01-01",
-        end="2018-12-31",
-        level="group",
-        tin=TIN,
-        npi=NPI,
-        policies=["actors=practice", "halo=true"],
-        low_broadband_csv="state,county\nNY,Kings County\n",
-        patients=True,
+        RequestInput(
+            program="pi-2018",
+            start="2018-01-01",
+            end="2018-12-31",
+            level="group",
+            tin=TIN,
+            npi=NPI,
+            policies=["actors=practice", "halo=true"],
+            low_broadband_csv="state,county\nNY,Kings County\n",
+            patients=True,
+        )
     )
     assert req == request.MeasureRequest(
         program=PROGRAMS["pi-2018"],
