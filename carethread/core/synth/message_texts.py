@@ -140,25 +140,56 @@ PRACTICE_FOLLOW_UPS = (
     "You're welcome, {first}. Let us know if anything changes. {clinician}",
 )
 OUTREACH = (
-    ("medical", "Your lab results", "Hi {first}, your recent lab results are normal. "
-     "We will recheck them at your next yearly visit. {clinician}"),
-    ("medical", "Follow-up after your visit", "Hi {first}, I wanted to check how you are "
-     "feeling since your visit. Please reply if the symptoms have not improved. {clinician}"),
-    ("appointment", "Time for your annual check-up", "Hi {first}, our records show you are "
-     "due for your annual check-up. Please call or reply to schedule. {clinician}"),
-    ("medical", "Flu vaccine", "Hi {first}, flu vaccines are now available at the office. "
-     "No appointment is needed on weekday mornings. {clinician}"),
-    ("referral", "Your referral", "Hi {first}, your referral has been approved. The "
-     "specialist's office will contact you. {clinician}"),
-)  # fmt: skip
+    (
+        "medical",
+        "Your lab results",
+        "Hi {first}, your recent lab results are normal. "
+        "We will recheck them at your next yearly visit. {clinician}",
+    ),
+    (
+        "medical",
+        "Follow-up after your visit",
+        "Hi {first}, I wanted to check how you are "
+        "feeling since your visit. Please reply if the symptoms have not improved. {clinician}",
+    ),
+    (
+        "appointment",
+        "Time for your annual check-up",
+        "Hi {first}, our records show you are "
+        "due for your annual check-up. Please call or reply to schedule. {clinician}",
+    ),
+    (
+        "medical",
+        "Flu vaccine",
+        "Hi {first}, flu vaccines are now available at the office. "
+        "No appointment is needed on weekday mornings. {clinician}",
+    ),
+    (
+        "referral",
+        "Your referral",
+        "Hi {first}, your referral has been approved. The "
+        "specialist's office will contact you. {clinician}",
+    ),
+)
 COLLEAGUE = (
-    ("medical", "Medication review", "Could you take a look at this patient's medication "
-     "list before the next visit? I am concerned about an interaction."),
-    ("referral", "Second opinion", "I would appreciate your opinion on the latest results "
-     "for this patient before we decide on a referral."),
-    ("medical", "Covering during my absence", "I am out next week. Could you follow up on "
-     "this patient's results if they come in?"),
-)  # fmt: skip
+    (
+        "medical",
+        "Medication review",
+        "Could you take a look at this patient's medication "
+        "list before the next visit? I am concerned about an interaction.",
+    ),
+    (
+        "referral",
+        "Second opinion",
+        "I would appreciate your opinion on the latest results "
+        "for this patient before we decide on a referral.",
+    ),
+    (
+        "medical",
+        "Covering during my absence",
+        "I am out next week. Could you follow up on this patient's results if they come in?",
+    ),
+)
 COLLEAGUE_REPLIES = (
     "Reviewed. I agree with the plan; no changes needed for now.",
     "Thanks, I will follow up and let you know.",

@@ -27,7 +27,6 @@ import itertools
 import random
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from carethread.core.synth import message_texts as texts
 from carethread.core.synth.clock import year_clock
@@ -128,6 +127,17 @@ class _Sent:
     at: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """What a message says: its category, its text, the thread's topic (on the message that
+    starts it) and the message it answers."""
+
+    category: str
+    text: str
+    topic: str = ""
+    answers: _Sent | None = None
+
+
 class _History:
     def __init__(self, network: Network) -> None:
         self.network = network
@@ -204,15 +214,13 @@ class _History:
         at: int,
         sender: dict[str, str],
         recipients: list[dict[str, str]],
-        category: str,
-        text: str,
+        content: _Content,
         *,
-        topic: str = "",
-        answers: _Sent | None = None,
         on_behalf_of: int | None = None,
         status: str = "completed",
     ) -> tuple[Resource, _Sent]:
         self.count += 1
+        category = content.category
         ident = f"com-{self.count:08d}"
         org = self.network.organizations[patient.organization]
         day, minute = divmod(at, DAY)
@@ -234,14 +242,14 @@ class _History:
             ],
             "subject": ref("Patient", patient.id),
         }
-        if topic:
-            resource["topic"] = {"text": topic}
-        if answers is not None:
-            resource["inResponseTo"] = [ref("Communication", answers.id)]
+        if content.topic:
+            resource["topic"] = {"text": content.topic}
+        if content.answers is not None:
+            resource["inResponseTo"] = [ref("Communication", content.answers.id)]
         resource["sent"] = self.clock.stamp(org.zone, day, minute)
         resource["sender"] = sender
         resource["recipient"] = recipients
-        resource["payload"] = [{"contentString": text}]
+        resource["payload"] = [{"contentString": content.text}]
         if on_behalf_of is not None:
             resource["extension"] = [
                 {
@@ -259,9 +267,8 @@ class _History:
         at: int,
         author: int,
         recipients: list[dict[str, str]],
-        category: str,
-        text: str,
-        **options: Any,
+        content: _Content,
+        on_behalf_of: int | None = None,
     ) -> tuple[list[Resource], _Sent]:
         """A practice message (and the one that counts); now and then it is retracted and sent
         again a few minutes later, in the same thread."""
@@ -269,12 +276,19 @@ class _History:
         written = []
         if self.rng.random() < RETRACTED_SHARE:
             resource, _sent = self._message(
-                patient, at, sender, recipients, category, text, status="entered-in-error",
-                **options,
-            )  # fmt: skip
+                patient,
+                at,
+                sender,
+                recipients,
+                content,
+                on_behalf_of=on_behalf_of,
+                status="entered-in-error",
+            )
             written.append(resource)
             at += self.rng.randrange(3, 40)
-        resource, sent = self._message(patient, at, sender, recipients, category, text, **options)
+        resource, sent = self._message(
+            patient, at, sender, recipients, content, on_behalf_of=on_behalf_of
+        )
         return [*written, resource], sent
 
     def patient(self, patient: Patient, seen: list[int]) -> Iterator[Resource]:
@@ -346,7 +360,7 @@ class _Thread:
             return {"clinician": f"{self.h._name(author)}, for {name}", **self.first}
         return {"clinician": name, **self.first}
 
-    def reply_author(self, outcome: str, pool: Any = None) -> tuple[int, int | None] | None:
+    def reply_author(self, outcome: str, pool: Pool | None = None) -> tuple[int, int | None] | None:
         staff = self.org.staff
         if outcome == "clinician":
             return self.clinician, None
@@ -354,7 +368,7 @@ class _Thread:
             return self.rng.choice(staff), self.clinician
         if outcome == "staff":
             return self.rng.choice(staff), None
-        if outcome == "member":
+        if outcome == "member" and pool is not None:
             return self.rng.choice(pool.members), None
         return None
 
@@ -374,7 +388,7 @@ class _Thread:
         topic = self.subject(rng.choice(texts.PATIENT_SUBJECTS[category]))
         body = rng.choice(texts.PATIENT_BODIES[category])
         resource, question = self.h._message(
-            self.patient, at, writer, to, category, body, topic=topic
+            self.patient, at, writer, to, _Content(category, body, topic=topic)
         )
         yield resource
         author = self.reply_author(outcome, pool)
@@ -383,16 +397,21 @@ class _Thread:
         answer = yield from self.practice_answer(question, author, category, to_pool)
         if answer is None or rng.random() >= 0.25:
             return
+        yield from self.follow_up(answer, to, category, to_pool)
+
+    def follow_up(
+        self, answer: _Sent, to: list[dict[str, str]], category: str, to_pool: bool
+    ) -> Iterator[Resource]:
+        """The patient side thanks or asks again after ``answer`` (when someone can write then,
+        within the year); half the time the clinician answers that."""
         again = self.h._later(answer.at, practice=False)
         writer = self.h._writer(self.patient, again) if self.fits(again) else None
         if writer is None:
             return
-        resource, follow_up = self.h._message(
-            self.patient, again, writer, to, category, rng.choice(texts.PATIENT_FOLLOW_UPS),
-            answers=answer,
-        )  # fmt: skip
+        content = _Content(category, self.rng.choice(texts.PATIENT_FOLLOW_UPS), answers=answer)
+        resource, follow_up = self.h._message(self.patient, again, writer, to, content)
         yield resource
-        if rng.random() < 0.5:
+        if self.rng.random() < 0.5:
             yield from self.practice_answer(
                 follow_up, (self.clinician, None), category, to_pool, texts.PRACTICE_FOLLOW_UPS
             )
@@ -415,10 +434,8 @@ class _Thread:
             return None
         who, for_whom = author
         text = self.rng.choice(wording or texts.PRACTICE_REPLIES[category])
-        written, sent = self.h._practice(
-            self.patient, at, who, side, category, text.format(**self.sign(who, for_whom)),
-            answers=question, on_behalf_of=for_whom,
-        )  # fmt: skip
+        content = _Content(category, text.format(**self.sign(who, for_whom)), answers=question)
+        written, sent = self.h._practice(self.patient, at, who, side, content, for_whom)
         yield from written
         return sent
 
@@ -433,27 +450,15 @@ class _Thread:
         side = self.h._patient_side(self.patient, at)
         if not side:
             return
-        written, sent = self.h._practice(
-            self.patient, at, author, side, category, text.format(**self.sign(author, for_whom)),
-            topic=self.subject(subject), on_behalf_of=for_whom,
-        )  # fmt: skip
+        content = _Content(
+            category, text.format(**self.sign(author, for_whom)), topic=self.subject(subject)
+        )
+        written, sent = self.h._practice(self.patient, at, author, side, content, for_whom)
         yield from written
         if rng.random() >= 0.35:
             return
-        again = self.h._later(sent.at, practice=False)
-        writer = self.h._writer(self.patient, again) if self.fits(again) else None
-        if writer is None:
-            return
         to = [ref("Practitioner", self.h.network.practitioners[self.clinician].id)]
-        resource, answer = self.h._message(
-            self.patient, again, writer, to, category, rng.choice(texts.PATIENT_FOLLOW_UPS),
-            answers=sent,
-        )  # fmt: skip
-        yield resource
-        if rng.random() < 0.5:
-            yield from self.practice_answer(
-                answer, (self.clinician, None), category, False, texts.PRACTICE_FOLLOW_UPS
-            )
+        yield from self.follow_up(sent, to, category, False)
 
     def between_clinicians(self, at: int) -> Iterator[Resource]:
         rng = self.rng
@@ -465,9 +470,8 @@ class _Thread:
         category, subject, text = rng.choice(texts.COLLEAGUE)
         practitioners = self.h.network.practitioners
         to = [ref("Practitioner", practitioners[colleague].id), *side]
-        written, sent = self.h._practice(
-            self.patient, at, self.clinician, to, category, text, topic=self.subject(subject)
-        )
+        content = _Content(category, text, topic=self.subject(subject))
+        written, sent = self.h._practice(self.patient, at, self.clinician, to, content)
         yield from written
         if rng.random() >= 0.6:
             return
@@ -477,7 +481,6 @@ class _Thread:
         side = self.h._patient_side(self.patient, later) if side else []
         back = [ref("Practitioner", practitioners[self.clinician].id), *side]
         reply = rng.choice(texts.COLLEAGUE_REPLIES)
-        written, _sent = self.h._practice(
-            self.patient, later, colleague, back, category, reply, answers=sent
-        )
+        content = _Content(category, reply, answers=sent)
+        written, _sent = self.h._practice(self.patient, later, colleague, back, content)
         yield from written

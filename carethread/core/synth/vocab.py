@@ -135,9 +135,16 @@ STATES = (
 
 # Leading two digits the IRS assigns to employer identification numbers.
 EIN_PREFIXES = (
-    *range(10, 17), *range(20, 28), *range(30, 49), *range(50, 69), *range(71, 78),
-    *range(80, 89), *range(90, 96), 98, 99,
-)  # fmt: skip
+    *range(10, 17),
+    *range(20, 28),
+    *range(30, 49),
+    *range(50, 69),
+    *range(71, 78),
+    *range(80, 89),
+    *range(90, 96),
+    98,
+    99,
+)
 
 # (title, share of staff, has an NPI with this probability)
 STAFF_KINDS = (
