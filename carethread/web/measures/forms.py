@@ -30,6 +30,7 @@ from carethread.measures.request import (
     Actors,
     MeasureInputError,
     MeasureRequest,
+    RequestInput,
     Window,
     parse,
 )
@@ -160,19 +161,21 @@ class ReportQuery:
     ) -> MeasureRequest:
         """The checked request (``MeasureInputError`` as the API's 400 would say it)."""
         return parse(
-            program=self.program,
-            start=self.start,
-            end=self.end,
-            level=self.level or None,
-            tin=tin or self.tin or None,
-            npi=npi or self.npi or None,
-            policies=[
-                f"actors={self.actors}",
-                f"halo={self.halo}",
-                f"exclude_pos={self.exclude_pos}",
-                f"window={self.window}",
-            ],
-            patients=patients,
+            RequestInput(
+                program=self.program,
+                start=self.start,
+                end=self.end,
+                level=self.level or None,
+                tin=tin or self.tin or None,
+                npi=npi or self.npi or None,
+                policies=[
+                    f"actors={self.actors}",
+                    f"halo={self.halo}",
+                    f"exclude_pos={self.exclude_pos}",
+                    f"window={self.window}",
+                ],
+                patients=patients,
+            )
         )
 
 
