@@ -7,7 +7,7 @@ details hold codes and counts only (never the token, its prefix or its name).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from allauth.mfa.models import Authenticator
 from django.db import transaction
@@ -21,6 +21,9 @@ from carethread.api.models import ApiToken
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.core.text import text_problem
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 MAX_NAME_LENGTH = 100
 MAX_ACTIVE_TOKENS = 20
@@ -51,7 +54,7 @@ def token_expiry(
 
 
 def create_token(
-    user: Any,
+    user: User,
     name: str,
     *,
     lifetime_days: int = tokens.DEFAULT_LIFETIME_DAYS,
@@ -97,7 +100,7 @@ def create_token(
     return token, raw
 
 
-def revoke_token(token: ApiToken, *, actor: Any, request: HttpRequest | None = None) -> bool:
+def revoke_token(token: ApiToken, *, actor: User, request: HttpRequest | None = None) -> bool:
     """Revoke ``token``; returns False if it was already revoked (nothing written)."""
     with transaction.atomic():
         now = timezone.now()

@@ -8,19 +8,21 @@ minute, so a busy client does not turn every read into a write.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer, SessionAuth
 
+from carethread.accounts.models import User
 from carethread.api import tokens
 from carethread.api.models import ApiToken
 
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
 
-def user_may_use_api(user: Any) -> bool:
+def user_may_use_api(user: User | AnonymousUser | None) -> bool:
     return bool(
         user is not None
         and user.is_authenticated
@@ -32,7 +34,7 @@ def user_may_use_api(user: Any) -> bool:
 class TokenAuth(HttpBearer):
     """Personal API tokens."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         token = token.strip()
         if not tokens.looks_like_token(token):
             return None
@@ -60,13 +62,21 @@ class BrowserSessionAuth(SessionAuth):
             return None
         return super()._get_key(request)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = request.user
-        if not user_may_use_api(user):
+        if not user.is_authenticated or not user_may_use_api(user):
             return None
         request.api_token = None  # type: ignore[attr-defined]
         return user
 
 
-def default_auth() -> list[Any]:
+def default_auth() -> list[HttpBearer | SessionAuth]:
     return [TokenAuth(), BrowserSessionAuth()]
+
+
+def caller(request: HttpRequest) -> User:
+    """The user the route's authenticator accepted (ninja keeps it as ``request.auth``)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise AuthenticationError
+    return user

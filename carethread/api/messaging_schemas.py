@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from carethread.api.schemas import Body, Input, UtcDateTime
+from carethread.core.json import JsonObject
+from carethread.core.models import Organization
 from carethread.messaging.models import Attachment, Category, Draft, Side, Thread
 from carethread.messaging.queries import MAX_PAGE, PAGE, MessageView
 
@@ -163,8 +165,8 @@ class ReadingIn(Body):
     unit: str = Field("", max_length=16)
     taken_at: UtcDateTime | None = None
 
-    def as_action_input(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"kind": self.kind, "unit": self.unit}
+    def as_action_input(self) -> JsonObject:
+        row: JsonObject = {"kind": self.kind, "unit": self.unit}
         for name in ("systolic", "diastolic", "value"):
             number = getattr(self, name)
             if number is not None:
@@ -238,7 +240,14 @@ class DraftOut(Schema):
 # -- filling the answers ---------------------------------------------------------------------
 
 
-def named(row: Any, name: str) -> dict[str, Any] | None:
+class Identified(Protocol):
+    """A row known to clients by its UUID (an organisation, a pool, a practitioner, a patient)."""
+
+    @property
+    def uuid(self) -> UUID: ...
+
+
+def named(row: Identified | None, name: str) -> dict[str, object] | None:
     return None if row is None else {"uuid": row.uuid, "name": name}
 
 
@@ -319,7 +328,9 @@ def draft_out(draft: Draft) -> dict[str, Any]:
     }
 
 
-def recipient_rows(rows: Iterable[tuple[Any, str, Any]]) -> list[dict[str, Any]]:
+def recipient_rows(
+    rows: Iterable[tuple[Identified, str, Organization]],
+) -> list[dict[str, Any]]:
     """(row, its name, its organisation) -> recipient entries, each once."""
     seen: dict[Any, dict[str, Any]] = {}
     for row, name, organization in rows:

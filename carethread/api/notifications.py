@@ -7,13 +7,12 @@ changes only what it names; the change is audited (``notification.preference_cha
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, StrictBool
 
+from carethread.api.auth import caller
 from carethread.api.schemas import Body, Error, Invalid
 from carethread.notifications import actions
 
@@ -37,8 +36,8 @@ class NotificationPreferencesIn(Body):
     response={200: NotificationPreferencesOut, 401: Error},
     summary="The caller's email notification preferences",
 )
-def get_preferences(request: HttpRequest) -> Any:
-    return actions.preferences(request.auth)  # type: ignore[attr-defined]
+def get_preferences(request: HttpRequest) -> actions.Preferences:
+    return actions.preferences(caller(request))
 
 
 @router.put(
@@ -46,8 +45,10 @@ def get_preferences(request: HttpRequest) -> Any:
     response={200: NotificationPreferencesOut, 400: Error, 401: Error, 422: Invalid},
     summary="Change the caller's email notification preferences",
 )
-def put_preferences(request: HttpRequest, payload: NotificationPreferencesIn) -> Any:
-    user: Any = request.auth  # type: ignore[attr-defined]
+def put_preferences(
+    request: HttpRequest, payload: NotificationPreferencesIn
+) -> actions.Preferences:
+    user = caller(request)
     known = actions.kinds_for(user)
     if any(kind not in known for kind in payload.email):
         raise HttpError(400, f"Unknown notification kind; the kinds are: {', '.join(known)}.")

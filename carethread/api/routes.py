@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router
 
+from carethread.accounts.models import User
 from carethread.api import actions
+from carethread.api.auth import caller
 from carethread.api.models import ApiToken
 from carethread.api.schemas import Error, Invalid, Me, TokenOut
 from carethread.core.models import Membership, Patient, Representative
@@ -18,7 +20,7 @@ from carethread.core.models import Membership, Patient, Representative
 router = Router(tags=["account"])
 
 
-def caller_roles(user: Any) -> tuple[list[str], list[UUID]]:
+def caller_roles(user: User) -> tuple[list[str], list[UUID]]:
     """The caller's roles and, for practice users, their organisations (three queries)."""
     now = timezone.now()
     organizations = list(
@@ -37,15 +39,15 @@ def caller_roles(user: Any) -> tuple[list[str], list[UUID]]:
 
 
 @router.get("/me", response={200: Me, 401: Error}, summary="The caller's roles")
-def me(request: HttpRequest) -> dict[str, Any]:
-    user: Any = request.auth  # type: ignore[attr-defined]
+def me(request: HttpRequest) -> dict[str, object]:
+    user = caller(request)
     roles, organizations = caller_roles(user)
     return {"uuid": user.uuid, "roles": roles, "organizations": organizations}
 
 
 @router.get("/tokens", response={200: list[TokenOut], 401: Error}, summary="The caller's tokens")
-def list_tokens(request: HttpRequest) -> Any:
-    return ApiToken.objects.filter(user=request.auth)  # type: ignore[attr-defined]
+def list_tokens(request: HttpRequest) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=caller(request))
 
 
 @router.delete(
@@ -53,8 +55,8 @@ def list_tokens(request: HttpRequest) -> Any:
     response={204: None, 401: Error, 403: Error, 404: Error, 422: Invalid},
     summary="Revoke one of the caller's tokens",
 )
-def revoke_token(request: HttpRequest, token_uuid: UUID) -> Any:
-    user: Any = request.auth  # type: ignore[attr-defined]
+def revoke_token(request: HttpRequest, token_uuid: UUID) -> HttpResponse:
+    user = caller(request)
     token = get_object_or_404(ApiToken, uuid=token_uuid, user=user)
     actions.revoke_token(token, actor=user, request=request)
     return HttpResponse(status=204)

@@ -32,7 +32,7 @@ class Input(Schema):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _text_only(cls, value: Any, info: ValidationInfo) -> Any:
+    def _text_only(cls, value: object, info: ValidationInfo) -> object:
         problem = problem_in(value)
         if problem is not None:
             raise PydanticCustomError("bad_characters", "The text {problem}.", {"problem": problem})
@@ -45,7 +45,7 @@ class Body(Input):
 
     @model_validator(mode="before")
     @classmethod
-    def _an_object(cls, data: Any) -> Any:
+    def _an_object(cls, data: object) -> object:
         # ninja hands the value over wrapped in its DjangoGetter.
         if not isinstance(getattr(data, "_obj", data), dict):
             raise ValueError("Input should be a JSON object.")
