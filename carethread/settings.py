@@ -25,7 +25,7 @@ CARETHREAD_SEND_RATE_PER_HOUR = CONFIG.send_rate_per_hour
 CARETHREAD_ATTACHMENT_MAX_BYTES = CONFIG.attachment_max_bytes
 CARETHREAD_ATTACHMENT_MAX_COUNT = CONFIG.attachment_max_count
 CARETHREAD_OUTREACH_LIMIT = CONFIG.outreach_limit
-# Peers whose X-Forwarded-For is believed (carethread.accounts.addresses.client_address).
+# Peers whose X-Forwarded-For is believed (carethread.addresses.client_address).
 CARETHREAD_TRUSTED_PROXIES = CONFIG.trusted_proxies
 
 INSTALLED_APPS = [

@@ -23,9 +23,11 @@ from django.utils import timezone
 
 from carethread.accounts import access, invitations
 from carethread.accounts.models import Invitation, User
+from carethread.accounts.signals import login_linked
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.core.models import Membership, Patient, Practitioner, Representative
+from carethread.notifications.actions import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def create_user(
             for rep in reps:
                 rep.user = user
             roles.append("representative")
-        _add_inbox_rows(user, patient, reps)
+        _send_login_linked(user, patient, reps)
         record(
             codes.USER_CREATED,
             actor=actor,
@@ -101,15 +103,13 @@ def create_user(
     return user
 
 
-def _add_inbox_rows(user: User, patient: Patient | None, reps: Iterable[Representative]) -> None:
-    """Threads that existed before the login (imported history) appear in its inbox."""
-    from carethread.messaging.actions import add_inbox_rows
-    from carethread.messaging.models import Side
-
+def _send_login_linked(user: User, patient: Patient | None, reps: Iterable[Representative]) -> None:
+    """Tell the apps above (``signals.login_linked``) which patients the login was linked to:
+    threads that existed before it (imported history) appear in its inbox."""
     if patient is not None:
-        add_inbox_rows(user, patient, side=Side.PATIENT)
+        login_linked.send(User, user=user, patient=patient, side="patient")
     for rep in reps:
-        add_inbox_rows(user, rep.patient, side=Side.REPRESENTATIVE)
+        login_linked.send(User, user=user, patient=rep.patient, side="representative")
 
 
 def create_invitation(
@@ -298,10 +298,10 @@ def _link_enrolled_user(
         )
     elif rep is not None:
         Representative.objects.filter(pk=rep.pk).update(user=user)
-        _add_inbox_rows(user, None, [rep])
+        _send_login_linked(user, None, [rep])
     else:
         Patient.objects.filter(pk=patient.pk).update(user=user)
-        _add_inbox_rows(user, patient, [])
+        _send_login_linked(user, patient, [])
     inv.used_at = timezone.now()
     inv.save(update_fields=["used_at"])
     details: dict[str, Any] = {
@@ -324,8 +324,6 @@ def _link_enrolled_user(
 def _notify_patient_of_proxy(inv: Invitation) -> bool:
     """Tell the patient (if they have a login) that a representative gained access: a PHI-free
     notification in this transaction. Returns whether one was recorded."""
-    from carethread.notifications.actions import enqueue
-
     patient_user_id = Patient.objects.filter(pk=inv.patient_id).values_list("user_id", flat=True)
     recipient = patient_user_id.first()
     if recipient is None:

@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from carethread.accounts.addresses import client_address
 from carethread.accounts.models import User
+from carethread.addresses import client_address
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.crypto import mfa as mfa_secrets

@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from carethread.accounts import roles
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -55,6 +57,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_blocked(self) -> bool:
         return self.blocked_at is not None
+
+    @property
+    def primary_role(self) -> str:
+        """The one role this login is shown and audited in (``roles.primary_role``)."""
+        return roles.primary_role(self)
 
 
 class Invitation(models.Model):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+    from carethread.core.models import Patient, Practitioner
 
-def practitioner_of(user: Any) -> Any:
+
+def practitioner_of(user: User) -> Practitioner | None:
     try:
         return user.practitioner
     except AttributeError:
@@ -17,14 +22,17 @@ def practitioner_of(user: Any) -> Any:
         return None
 
 
-def patient_of(user: Any) -> Any:
+def patient_of(user: User) -> Patient | None:
     try:
         return user.patient
     except Exception:  # RelatedObjectDoesNotExist
         return None
 
 
-def is_practice_user(user: Any) -> bool:
+def is_practice_user(user: User | AnonymousUser) -> bool:
+    """An active practitioner with an active membership (never an anonymous user)."""
+    if isinstance(user, AnonymousUser):
+        return False
     practitioner = practitioner_of(user)
     return (
         practitioner is not None
@@ -33,7 +41,7 @@ def is_practice_user(user: Any) -> bool:
     )
 
 
-def represented_patients(user: Any, when: datetime | None = None) -> list[Any]:
+def represented_patients(user: User, when: datetime | None = None) -> list[Patient]:
     """Patients this user may act for as a representative right now (authorisation valid)."""
     when = when or timezone.now()
     return [
@@ -43,7 +51,7 @@ def represented_patients(user: Any, when: datetime | None = None) -> list[Any]:
     ]
 
 
-def primary_role(user: Any) -> str:
+def primary_role(user: User) -> str:
     if (
         getattr(user, "is_superuser", False)
         and practitioner_of(user) is None

@@ -12,18 +12,23 @@ with other row locks.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 from django.http import HttpRequest
 
-from carethread.accounts.addresses import client_address
+from carethread.addresses import client_address
 from carethread.audit import keys
 from carethread.audit.chain import GENESIS_HASH, canonical_json_value, keyed_hash
 from carethread.audit.models import AuditChainHead, AuditEvent
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 MAX_DETAIL_TEXT = 100
@@ -34,16 +39,28 @@ class AuditChainError(RuntimeError):
     """The chain cannot be extended safely (its head row is missing while entries exist)."""
 
 
-def actor_role_of(user: Any) -> str:
-    """The role an actor acts in, for the audit entry."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return "anonymous"
-    from carethread.accounts.roles import primary_role
+class Who(TypedDict, total=False):
+    """Who acts, for ``record``: a user (``actor``; anonymous or none is recorded as no user), or
+    a non-user actor named by ``actor_label`` (default: the user's UUID, or "system").
+    ``actor_role`` overrides the user's role (``User.primary_role``); ``request`` gives the
+    client's address."""
 
-    return primary_role(user)
+    actor: User | AnonymousUser | None
+    actor_role: str | None
+    actor_label: str | None
+    request: HttpRequest | None
 
 
-def check_details(value: Any, depth: int = 0) -> None:
+def operator() -> Who:
+    """Who runs a command from the shell, for the audit entry (no user account is involved)."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "unknown"
+    return {"actor_label": f"cli:{name}"[:64], "actor_role": "operator"}
+
+
+def check_details(value: object, depth: int = 0) -> None:
     """Refuse details that are not plain codes and counts (no long free text, no objects)."""
     if depth > MAX_DETAIL_DEPTH:
         raise ValueError("audit details are nested too deeply")
@@ -112,38 +129,40 @@ def append_entries(entries: Iterable[dict[str, Any]], *, batch_size: int = 2000)
 def record(
     action: str,
     *,
-    actor: Any = None,
-    actor_role: str | None = None,
-    actor_label: str | None = None,
-    request: HttpRequest | None = None,
-    patient: Any = None,
-    obj: Any = None,
+    patient: models.Model | int | None = None,
+    obj: models.Model | None = None,
     object_type: str = "",
     object_id: str = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
-    details: dict[str, Any] | None = None,
+    details: Mapping[str, object] | None = None,
+    **who: Unpack[Who],
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
     ``action`` is a dotted lowercase code (``carethread.audit.codes``). ``details`` carries codes
-    and counts only, never free text that could hold PHI. ``actor_label`` names a non-user actor
-    (default: the user's UUID, or "system").
+    and counts only, never free text that could hold PHI. ``patient`` is whose record the event
+    touches (the row or its id); ``obj`` the row acted on, or ``object_type`` and ``object_id``
+    name it. ``who`` names the actor (``Who``).
     """
     if not ACTION_PATTERN.match(action) or len(action) > 64:
         raise ValueError(f"audit action must be a dotted lowercase code, not {action!r}")
     outcome = str(outcome)
     if outcome not in AuditEvent.Outcome.values:
         raise ValueError(f"audit outcome must be one of {AuditEvent.Outcome.values}")
-    details = canonical_json_value(details or {})
+    details = canonical_json_value(dict(details or {}))
     check_details(details)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "uuid", obj.pk))
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    patient_id = getattr(patient, "pk", patient)
+    actor = who.get("actor")
+    user = actor if actor is not None and actor.is_authenticated else None
+    patient_id = patient.pk if isinstance(patient, models.Model) else patient
+    actor_label = who.get("actor_label")
     if actor_label is None:
-        actor_label = str(actor.uuid) if actor is not None else "system"
+        actor_label = str(user.uuid) if user is not None else "system"
+    actor_role = who.get("actor_role")
+    if actor_role is None:
+        actor_role = user.primary_role if user is not None else "anonymous"
     # Inside the caller's transaction no savepoint is needed: nothing here is retried.
     in_caller = transaction.get_connection().in_atomic_block
     key_id, key = keys.current()
@@ -153,15 +172,15 @@ def record(
             "seq": head.last_seq + 1,
             # Taken under the lock, so time order follows seq order (clock permitting).
             "occurred_at": dt.datetime.now(dt.UTC),
-            "actor_id": int(actor.pk) if actor is not None else None,
+            "actor_id": int(user.pk) if user is not None else None,
             "actor_label": actor_label[:64],
-            "actor_role": (actor_role if actor_role is not None else actor_role_of(actor))[:32],
+            "actor_role": actor_role[:32],
             "patient_id": int(patient_id) if patient_id is not None else None,
             "action": action,
             "object_type": str(object_type)[:64],
             "object_id": str(object_id)[:64],
             "outcome": outcome,
-            "source_address": client_address(request),
+            "source_address": client_address(who.get("request")),
             "details": details,
             "key_id": key_id,
         }

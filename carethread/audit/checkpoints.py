@@ -30,7 +30,7 @@ from carethread.audit import keys
 from carethread.audit.chain import ROW_COLUMNS as COLUMNS
 from carethread.audit.chain import keyed_hash, row_fields
 from carethread.audit.models import AuditChainHead, AuditEvent
-from carethread.crypto.keyring import KeyRingError
+from carethread.keyfile import KeyRingError
 
 log = logging.getLogger(__name__)
 

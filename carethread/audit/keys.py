@@ -1,7 +1,7 @@
 """The audit trail's HMAC keys, from the key file (``CARETHREAD_KEY_FILE``), never the database.
 
-Each key-encryption key (KEK) of the key file yields two audit keys with HKDF
-(``keyring.audit_key``): one for the chain, one for checkpoints. An entry or checkpoint names the
+Each key-encryption key (KEK) of the key file (``carethread.keyfile``) yields two audit keys
+with HKDF (``audit_key``): one for the chain, one for checkpoints. An entry or checkpoint names the
 KEK id it was sealed under; new ones use the file's ``current`` KEK. Keys are derived once per
 version of the key file: the file is re-read when its size or modification time changes, so a
 rotation (a new ``current``) is picked up by running processes at their next entry.
@@ -13,13 +13,15 @@ import os
 import threading
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-from carethread.crypto import keyring
-from carethread.crypto.keyring import KeyFile, KeyRingError
+from carethread.keyfile import KEY_BYTES, KeyFile, KeyRingError, load_key_file
 
 CHAIN = "chain"
 CHECKPOINT = "checkpoint"
+AUDIT_KEY_INFO = b"carethread:audit:v1|"
 
 _lock = threading.Lock()
 _file: tuple[tuple[str, int, int, int], KeyFile] | None = None
@@ -43,10 +45,20 @@ def key_file() -> KeyFile:
         cached = _file
     if cached is not None and cached[0] == signature:
         return cached[1]
-    loaded = keyring.load_key_file(path)
+    loaded = load_key_file(path)
     with _lock:
         _file = (signature, loaded)
     return loaded
+
+
+def audit_key(keys: KeyFile, kek_id: str, purpose: str) -> bytes:
+    """The audit trail's HMAC key for ``purpose`` (``CHAIN`` or ``CHECKPOINT``), derived from KEK
+    ``kek_id`` with HKDF-SHA-256 under its own label: never the KEK itself, and one key per
+    purpose. Raises ``KeyRingError`` if the key file has no such KEK."""
+    info = AUDIT_KEY_INFO + purpose.encode("ascii") + b"|" + kek_id.encode("ascii")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
+        keys.kek(kek_id)
+    )
 
 
 def _derive(keys: KeyFile, key_id: str, purpose: str) -> bytes:
@@ -55,7 +67,7 @@ def _derive(keys: KeyFile, key_id: str, purpose: str) -> bytes:
     with _lock:
         cached = _derived.get(cache_key)
     if cached is None:
-        cached = keyring.audit_key(keys, key_id, purpose)
+        cached = audit_key(keys, key_id, purpose)
         with _lock:
             _derived[cache_key] = cached
     return cached

@@ -26,6 +26,7 @@ from carethread.crypto.aead import (
 )
 from carethread.crypto.models import DataKey
 from carethread.crypto.registry import EncryptedField
+from carethread.keyfile import KeyFile
 
 
 def record_integrity_failure(
@@ -46,7 +47,7 @@ def record_integrity_failure(
     )
 
 
-def start_rotation(key_file: keyring.KeyFile) -> DataKey:
+def start_rotation(key_file: KeyFile) -> DataKey:
     """Demote the current DEK to ``previous`` and make a new current one (one transaction)."""
     with transaction.atomic():
         DataKey.objects.select_for_update().filter(state=DataKey.State.CURRENT).update(
@@ -57,7 +58,7 @@ def start_rotation(key_file: keyring.KeyFile) -> DataKey:
     return row
 
 
-def rewrap_data_keys(key_file: keyring.KeyFile) -> int:
+def rewrap_data_keys(key_file: KeyFile) -> int:
     """Wrap every DEK not yet under the key file's current KEK with it; returns how many."""
     count = 0
     ids = DataKey.objects.exclude(kek_id=key_file.current).values_list("pk", flat=True)

@@ -1,8 +1,5 @@
-"""The key ring: the key-encryption keys (KEKs) from the key file and the data keys (DEKs).
-
-Key file (``settings.CARETHREAD_KEY_FILE``, owner-only, never committed)::
-
-    {"current": "kek-1a2b3c4d", "keys": {"kek-1a2b3c4d": "<base64 of 32 bytes>", ...}}
+"""The key ring: the data keys (DEKs), wrapped by the key-encryption keys (KEKs) of the key
+file (``carethread.keyfile``).
 
 A DEK is wrapped as ``nonce (12) || AES-256-GCM(KEK, nonce, DEK, aad)`` with
 ``aad = b"carethread:dek:v1|" + dek_id``. Unwrapped DEKs are cached in process memory by id
@@ -12,85 +9,20 @@ once the transaction that read or created it has committed, so a rolled-back key
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from carethread.crypto.models import DataKey
+from carethread.keyfile import KEY_BYTES, KeyFile, KeyRingError, load_key_file
 
-KEY_BYTES = 32
 NONCE_BYTES = 12
 WRAP_AAD_PREFIX = b"carethread:dek:v1|"
-AUDIT_KEY_INFO = b"carethread:audit:v1|"
 CURRENT_KEY_TTL = 30.0
-
-
-class KeyRingError(RuntimeError):
-    """The key file is missing, malformed, or does not match the keys in the database."""
-
-
-@dataclass(frozen=True)
-class KeyFile:
-    path: Path
-    current: str
-    keys: dict[str, bytes]
-
-    def kek(self, kek_id: str) -> bytes:
-        try:
-            return self.keys[kek_id]
-        except KeyError:
-            raise KeyRingError(
-                f"key file {self.path} has no key-encryption key {kek_id!r}, which wraps data "
-                "keys in the database: restore it to the key file"
-            ) from None
-
-
-def load_key_file(path: Path | str | None = None) -> KeyFile:
-    """Read and check the key file; every problem raises ``KeyRingError`` naming the file."""
-    path = Path(path if path is not None else settings.CARETHREAD_KEY_FILE)
-    try:
-        raw = json.loads(path.read_text())
-    except OSError as exc:
-        raise KeyRingError(f"cannot read key file {path}: {exc.strerror}") from None
-    except ValueError:
-        raise KeyRingError(f"key file {path} is not valid JSON") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("keys"), dict):
-        raise KeyRingError(f'key file {path} must hold {{"current": ID, "keys": {{ID: KEY}}}}')
-    keys: dict[str, bytes] = {}
-    for kek_id, encoded in raw["keys"].items():
-        try:
-            key = base64.b64decode(str(encoded), validate=True)
-        except (binascii.Error, ValueError):
-            key = b""
-        if len(key) != KEY_BYTES or not 0 < len(kek_id) <= 32:
-            raise KeyRingError(f"key file {path}: key {kek_id!r} must be base64 of 32 bytes")
-        keys[kek_id] = key
-    current = raw.get("current")
-    if not isinstance(current, str) or current not in keys:
-        raise KeyRingError(f'key file {path}: "current" must name one of its keys')
-    return KeyFile(path=path, current=current, keys=keys)
-
-
-def audit_key(key_file: KeyFile, kek_id: str, purpose: str) -> bytes:
-    """The audit trail's HMAC key for ``purpose`` ("chain" or "checkpoint"), derived from KEK
-    ``kek_id`` with HKDF-SHA-256 under its own label: never the KEK itself, and one key per
-    purpose. Raises ``KeyRingError`` if the key file has no such KEK."""
-    info = AUDIT_KEY_INFO + purpose.encode("ascii") + b"|" + kek_id.encode("ascii")
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
-        key_file.kek(kek_id)
-    )
 
 
 def _wrap_aad(dek_id: str) -> bytes:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from carethread.crypto import actions, keyring, registry
 from carethread.crypto.models import DataKey
+from carethread.keyfile import KeyFile, load_key_file
 from carethread.progress import NoProgress, Progress
 
 
@@ -33,7 +34,7 @@ class RotationReport:
         return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
 
 
-def check_key_file(key_file: keyring.KeyFile) -> None:
+def check_key_file(key_file: KeyFile) -> None:
     """Unwrap every DEK once: a wrong or changed key file fails here, before anything changes."""
     for row in DataKey.objects.all():
         keyring.unwrap(key_file, row.kek_id, row.key_id, bytes(row.wrapped_key))
@@ -49,7 +50,7 @@ def rotate(
     if batch_size < 1:
         raise ValueError("batch size must be at least 1")
     progress = progress or NoProgress()
-    key_file = keyring.load_key_file()
+    key_file = load_key_file()
     keyring.clear_cache()
     check_key_file(key_file)
     report = RotationReport()

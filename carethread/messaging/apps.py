@@ -10,13 +10,14 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from carethread.crypto import registry
-        from carethread.messaging import attachments, fhir_import, models, notify
+        from carethread.messaging import attachments, fhir_import, models, notify, receivers
         from carethread.notifications.worker import register_periodic
 
         for model, field in models.ENCRYPTED_FIELDS:
             registry.register(model, field)
         fhir_import.register()
         notify.register()
+        receivers.register()
         register_periodic(
             "messaging.stale_uploads", dt.timedelta(hours=1), attachments.purge_all_stale_uploads
         )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from carethread.audit import codes
@@ -20,6 +21,9 @@ from carethread.notifications.models import (
     NotificationSettings,
 )
 
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+
 # A new secure message (subject: the message's uuid), sent by the messaging actions.
 KIND_MESSAGE_NEW = "message.new"
 # A thread was assigned to a practice user (subject: the thread's uuid), sent by triage.
@@ -29,7 +33,7 @@ KIND_THREAD_ASSIGNED = "thread.assigned"
 def enqueue(
     kind: str,
     subject_id: uuid.UUID,
-    recipients: Iterable[Any],
+    recipients: Iterable[User | int],
     *,
     subject_type: str = "message",
     practice_name: str = "",
@@ -44,7 +48,7 @@ def enqueue(
     neither a row nor a task, a committed one always leaves both. Returns the ids of the rows
     for these recipients, new or existing (``return_ids=False`` saves that query).
     """
-    recipient_ids = sorted({getattr(r, "pk", r) for r in recipients})
+    recipient_ids = sorted({r if isinstance(r, int) else r.pk for r in recipients})
     if not recipient_ids:
         return []
     now = timezone.now()
@@ -79,17 +83,24 @@ def enqueue(
     )
 
 
-def kinds_for(user: Any) -> list[str]:
-    """The kinds of notification ``user`` can receive (what the preference pages list)."""
-    from carethread.accounts import roles
+class Preferences(TypedDict):
+    """A user's preferences: ``email`` on or off per kind they can receive, and whether the
+    sender's name may appear in the email."""
 
-    if roles.practitioner_of(user) is not None:
+    email: dict[str, bool]
+    sender_name: bool
+
+
+def kinds_for(user: User) -> list[str]:
+    """The kinds of notification ``user`` can receive (what the preference pages list)."""
+    # A login linked to a practitioner (a practice user) is also told of assignments.
+    if hasattr(user, "practitioner"):
         return [KIND_MESSAGE_NEW, KIND_THREAD_ASSIGNED]
     return [KIND_MESSAGE_NEW]
 
 
-def preferences(user: Any) -> dict[str, Any]:
-    """``{"email": {kind: on?}, "sender_name": on?}`` for the kinds ``user`` can receive."""
+def preferences(user: User) -> Preferences:
+    """The preferences of ``user`` for the kinds they can receive."""
     kinds = kinds_for(user)
     off = set(
         NotificationPreference.objects.filter(
@@ -101,12 +112,12 @@ def preferences(user: Any) -> dict[str, Any]:
 
 
 def set_preferences(
-    user: Any,
+    user: User,
     *,
     email: Mapping[str, bool] | None = None,
     sender_name: bool | None = None,
-    request: Any = None,
-) -> dict[str, Any]:
+    request: HttpRequest | None = None,
+) -> Preferences:
     """Change ``user``'s email switches per kind and/or the sender-name opt-in, in one
     transaction with one audit entry naming what changed (codes only). Unknown kinds raise
     ``ValueError`` before anything is written. Returns the preferences after the change."""
@@ -122,13 +133,14 @@ def set_preferences(
     now = timezone.now()
     with transaction.atomic():
         before = preferences(user)
-        changed: dict[str, Any] = {}
+        switched: dict[str, str] = {}
         for kind, enabled in sorted(email.items()):
             NotificationPreference.objects.update_or_create(
                 user=user, kind=kind, defaults={"email_enabled": enabled, "updated_at": now}
             )
             if before["email"].get(kind, True) != enabled:
-                changed.setdefault("email", {})[kind] = "on" if enabled else "off"
+                switched[kind] = "on" if enabled else "off"
+        changed: dict[str, object] = {"email": switched} if switched else {}
         if sender_name is not None:
             NotificationSettings.objects.update_or_create(
                 user=user, defaults={"sender_name": sender_name, "updated_at": now}
@@ -147,7 +159,7 @@ def set_preferences(
     return after
 
 
-def set_email_preference(user: Any, kind: str, *, enabled: bool) -> NotificationPreference:
+def set_email_preference(user: User, kind: str, *, enabled: bool) -> NotificationPreference:
     """Turn email notifications of ``kind`` on or off for ``user`` (any kind; audited)."""
     with transaction.atomic():
         pref, _ = NotificationPreference.objects.update_or_create(

@@ -213,7 +213,7 @@ def test_an_unreadable_key_file_exits_2(key_file, make_entries, cli, capsys):
 
 
 def test_record_fails_closed_without_the_key_file(key_file):
-    from carethread.crypto.keyring import KeyRingError
+    from carethread.keyfile import KeyRingError
 
     key_file.unlink()
     with pytest.raises(KeyRingError):

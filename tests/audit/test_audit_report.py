@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from carethread.audit.actions import append_entries, record
 from carethread.audit.models import AuditEvent
-from carethread.audit.report import HEADER, iter_rows, parse_filters
+from carethread.core.audit_report import HEADER, iter_rows, parse_filters
 from carethread.core.models import Patient
 
 pytestmark = pytest.mark.django_db

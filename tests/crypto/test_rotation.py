@@ -10,8 +10,8 @@ from carethread.audit import codes
 from carethread.audit.models import AuditEvent
 from carethread.crypto import actions, keyring, rotation
 from carethread.crypto.aead import envelope_key_id
-from carethread.crypto.keyring import KeyRingError
 from carethread.crypto.models import DataKey
+from carethread.keyfile import KeyRingError, load_key_file
 
 from .conftest import Sample, write_key_file
 
@@ -132,7 +132,7 @@ def test_unregistered_values_keep_their_key(sample_registered):
 
 def test_new_kek_rewraps_every_data_key(sample_registered, key_file):
     make_samples(2)
-    old_kek = keyring.load_key_file().keys["kek-test0001"]
+    old_kek = load_key_file().keys["kek-test0001"]
     write_key_file(
         key_file, "kek-test0002", {"kek-test0001": old_kek, "kek-test0002": secrets.token_bytes(32)}
     )
@@ -140,7 +140,7 @@ def test_new_kek_rewraps_every_data_key(sample_registered, key_file):
     assert report.rewrapped == 1
     assert set(DataKey.objects.values_list("kek_id", flat=True)) == {"kek-test0002"}
     # The old KEK can now leave the key file.
-    new_kek = keyring.load_key_file().keys["kek-test0002"]
+    new_kek = load_key_file().keys["kek-test0002"]
     write_key_file(key_file, "kek-test0002", {"kek-test0002": new_kek})
     keyring.clear_cache()
     assert len(contents()) == 2
@@ -173,7 +173,7 @@ def test_wrong_key_file_fails_loudly(key_file):
 def test_bad_key_file_is_refused(key_file, body):
     key_file.write_text(body)
     with pytest.raises(KeyRingError, match=str(key_file)):
-        keyring.load_key_file()
+        load_key_file()
 
 
 # The command --------------------------------------------------------------------------------

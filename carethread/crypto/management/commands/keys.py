@@ -15,11 +15,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from carethread import progress
-from carethread.audit.management.commands.audit import operator
+from carethread.audit.actions import operator
 from carethread.crypto import actions
-from carethread.crypto.keyring import KeyRingError
 from carethread.crypto.models import DataKey
 from carethread.crypto.rotation import rotate
+from carethread.keyfile import KeyRingError
 
 
 class Command(BaseCommand):

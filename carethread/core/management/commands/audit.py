@@ -5,12 +5,12 @@ exit 2 if the key file or the checkpoint file cannot be read. It checks the chec
 records an ``audit.verify`` event after the walk (never during it), success or failure, and after
 a success writes a checkpoint of the head (``carethread.audit.checkpoints``).
 report: CSV of the filtered, sorted trail to stdout or --output; bad options exit 2. The viewing
-is itself recorded as ``audit.report``.
+is itself recorded as ``audit.report``. The command lives in ``core`` with the report
+(``carethread.core.audit_report``), which reads patients beside the trail.
 """
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,11 @@ from django.db import DatabaseError
 
 from carethread import progress
 from carethread.audit import checkpoints, codes
-from carethread.audit.actions import AuditChainError, record
+from carethread.audit.actions import AuditChainError, operator, record
 from carethread.audit.models import AuditChainHead, AuditEvent
-from carethread.audit.report import ReportError, parse_filters, record_viewing, write_csv
 from carethread.audit.verify import VerifyResult, verify_chain
-from carethread.crypto.keyring import KeyRingError
-
-
-def operator() -> dict[str, Any]:
-    """Who runs a command from the shell, for the audit entry (no user account is involved)."""
-    try:
-        name = getpass.getuser()
-    except (OSError, KeyError):
-        name = "unknown"
-    return {"actor_label": f"cli:{name}"[:64], "actor_role": "operator"}
+from carethread.core.audit_report import ReportError, parse_filters, record_viewing, write_csv
+from carethread.keyfile import KeyRingError
 
 
 class _Writer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from carethread.accounts.addresses import client_address, parse_address
+from carethread.addresses import client_address, parse_address
 from carethread.config import ConfigError, parse_trusted_proxies
 
 PROXIES = "10.0.0.5, 10.1.0.0/16, 2001:db8:ffff::/48"

@@ -1,6 +1,8 @@
 """The audit report: filter and sort audit entries, write them as CSV, audit the viewing.
 
-Shared by ``carethread audit report`` and (later) the web and REST layers:
+It reads the trail with each entry's patient by MRN, so it lives here, above ``audit`` (which
+reads no other app) and beside the patients. Shared by ``carethread audit report`` and (later)
+the web and REST layers:
 
     filters = parse_filters(start="2025-01-01", user="...", sort="-occurred_at")
     count = write_csv(filters, out)
@@ -18,14 +20,15 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TextIO, Unpack
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from carethread.audit import codes
-from carethread.audit.actions import ACTION_PATTERN, record
+from carethread.audit.actions import ACTION_PATTERN, Who, record
 from carethread.audit.models import AuditEvent
+from carethread.core.models import Patient
 
 HEADER = (
     "seq",
@@ -142,8 +145,6 @@ def parse_filters(
     actor_id, actor_label = _user(user) if user else (None, None)
     patient_id = None
     if patient:
-        from carethread.core.models import Patient
-
         patient_id = Patient.objects.filter(mrn=patient).values_list("pk", flat=True).first()
         if patient_id is None:
             raise ReportError("--patient: no patient with that MRN")
@@ -170,8 +171,6 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def build_queryset(filters: ReportFilters) -> QuerySet[AuditEvent]:
     """The filtered, sorted entries, each with ``patient_mrn`` (one query, no per-row lookups)."""
-    from carethread.core.models import Patient
-
     mrn = Patient.objects.filter(pk=OuterRef("patient_id")).values("mrn")[:1]
     qs = AuditEvent.objects.annotate(patient_mrn=Subquery(mrn))
     if filters.start:
@@ -201,7 +200,7 @@ def build_queryset(filters: ReportFilters) -> QuerySet[AuditEvent]:
     return qs.order_by(*order)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     text = "" if value is None else str(value)
     # Keep spreadsheets from reading a cell as a formula.
     return "'" + text if text.startswith(_FORMULA_START) else text
@@ -238,14 +237,14 @@ def record_viewing(
     rows: int,
     *,
     outcome: str = AuditEvent.Outcome.SUCCESS,
-    **who: Any,
+    **who: Unpack[Who],
 ) -> AuditEvent:
-    """Audit that the report was viewed or exported (``who``: actor, actor_label, request...).
+    """Audit that the report was viewed or exported by ``who``.
 
     The entry names the filters used, not their values: a patient filter shows as the patient
     column, a user filter as the object.
     """
-    details: dict[str, Any] = {
+    details: dict[str, object] = {
         "filters": filters.used(),
         "sort": list(filters.sort),
         "rows": rows,
