@@ -20,8 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carethread import progress
 from carethread.audit import codes
-from carethread.audit.actions import record
-from carethread.audit.management.commands.audit import operator
+from carethread.audit.actions import operator, record
 from carethread.audit.models import AuditEvent
 from carethread.measures import engine, exports
 from carethread.measures.programs import PROGRAMS, Level
