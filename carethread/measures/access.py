@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
@@ -31,7 +31,13 @@ from carethread.accounts import roles
 from carethread.accounts.access import admin_organizations
 from carethread.core.models import Encounter, Organization
 from carethread.measures.programs import Level
+from carethread.measures.report import Report
 from carethread.measures.request import MeasureRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from carethread.accounts.models import User
 
 NOT_AN_ADMIN = "Measure reports are for practice administrators."
 CHOOSE_A_TIN = (
@@ -56,14 +62,14 @@ def not_their_practice(tin: str) -> str:
     return f"You do not administer the practice with TIN {tin}."
 
 
-def administered(user: Any) -> dict[str, Organization]:
+def administered(user: User | AnonymousUser) -> dict[str, Organization]:
     """The organisations ``user`` administers, by TIN (empty unless an active practice user)."""
     if not roles.is_practice_user(user):
         return {}
     return {org.tin: org for org in admin_organizations(user).order_by("name", "tin")}
 
 
-def require_admin(user: Any) -> dict[str, Organization]:
+def require_admin(user: User | AnonymousUser) -> dict[str, Organization]:
     orgs = administered(user)
     if not orgs:
         raise Refused(403, NOT_AN_ADMIN)
@@ -89,15 +95,13 @@ def administered_practice(orgs: dict[str, Organization], tin: str) -> Organizati
     return organization
 
 
-def check_patient_lists(
-    request: MeasureRequest, doc: dict[str, Any], orgs: Iterable[Organization]
-) -> None:
+def check_patient_lists(request: MeasureRequest, doc: Report, orgs: Iterable[Organization]) -> None:
     """At level ep a row's patients come from every practice its clinician belongs to or saw
     patients at in the period: the caller must administer each of them. Other levels keep to
     the scoped TIN, so they need no check."""
     if request.level != Level.EP or not request.patients:
         return
-    npis = {row["npi"] for row in doc.get("results", []) if row.get("npi")}
+    npis = {row["npi"] for row in doc["results"] if row["npi"]}
     if not npis:
         return
     start, end = request.instants()

@@ -15,10 +15,18 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from carethread.measures import capability, facts
 from carethread.measures.programs import Level, Numerator, Program
+from carethread.measures.report import (
+    Exclusions,
+    PatientLine,
+    Reason,
+    Report,
+    ResultRow,
+    Score,
+    WhatItTakes,
+)
 from carethread.measures.request import Actors, MeasureRequest, Window, local_midnight
 
 # The six readings, in the order the output lists them.
@@ -31,7 +39,7 @@ NEAR_MISS_DAYS = 366
 Step = Callable[[str], None]
 
 
-def compute(request: MeasureRequest, on_step: Step | None = None) -> dict[str, Any]:
+def compute(request: MeasureRequest, on_step: Step | None = None) -> Report:
     # A large report allocates hundreds of thousands of small dicts and lists that all live
     # until the end; the cyclic collector would walk them again and again for nothing.
     with _collector_paused(), facts.report_session():
@@ -49,7 +57,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _compute(request: MeasureRequest, on_step: Step | None) -> dict[str, Any]:
+def _compute(request: MeasureRequest, on_step: Step | None) -> Report:
     step = on_step or (lambda _label: None)
     period = request.instants()
     window = period
@@ -164,6 +172,11 @@ class _Row:
         return (self.tin or "", self.npi or "")
 
 
+# A row's key: (organisation, clinician) at individual level, the organisation at group level,
+# the clinician at ep level.
+_RowKey = tuple[int, int] | int
+
+
 class _Entities:
     """The rows a request asks for, and the encounter filter that feeds exactly them."""
 
@@ -198,9 +211,9 @@ class _Entities:
     def _wanted_prac(self, prac: int) -> bool:
         return self.prac_filter is None or prac in self.prac_filter
 
-    def rows(self, seen: list[facts.Seen]) -> dict[Any, _Row]:
+    def rows(self, seen: list[facts.Seen]) -> dict[_RowKey, _Row]:
         practice = self.practice
-        rows: dict[Any, _Row] = {}
+        rows: dict[_RowKey, _Row] = {}
         if self.level is Level.INDIVIDUAL:
             for prac, orgs in practice.clinician_orgs.items():
                 for org in orgs:
@@ -346,7 +359,7 @@ class _Credit:
         ) or any(practice.pool_org.get(pool) in row.orgs for pool in pools)
         return _combine(to_own, to_own_pool, to_practice, to_halo, to_halo_pool)
 
-    def reason(self, row: _Row, m: facts.Sent) -> str:
+    def reason(self, row: _Row, m: facts.Sent) -> Reason:
         """The reason code of a credited message."""
         if self.patient_sent:
             return "patient-sent"
@@ -358,7 +371,7 @@ class _Credit:
 
     def explain(
         self, row: _Row, messages: list[facts.Sent], masks: list[int], applied: int
-    ) -> tuple[str, list[str]]:
+    ) -> tuple[Reason, list[str]]:
         """The reason code and evidence of one denominator patient (docs/measures.md)."""
         first = None
         evidence: list[str] = []
@@ -385,12 +398,13 @@ class _Credit:
                 by_staff.append(m.identifier)
         if first is not None:
             return self.reason(row, first), evidence
-        for reason, found in (
+        misses: tuple[tuple[Reason, list[str]], ...] = (
             ("sent-by-staff", by_staff),
             ("sent-by-other-clinician", by_clinician),
             ("unanswered-patient-message", asked),
             ("outside-window", outside),
-        ):
+        )
+        for reason, found in misses:
             if found:
                 return reason, found
         return "no-message", []
@@ -406,12 +420,12 @@ def _result(
     by_patient: dict[int, list[facts.Sent]],
     cards: dict[int, tuple[str, int]],
     group_visits: dict[int, tuple[int, int]] | None,
-) -> dict[str, Any]:
+) -> ResultRow:
     applied = _BIT[(request.policy.actors, request.policy.halo)]
     halo = credit.halo(row)
     with_patients = request.patients
     counts = dict.fromkeys(_BIT.values(), 0)
-    patients = []
+    patients: list[PatientLine] = []
     portal_names = facts.PORTAL
     for patient in row.patients:
         messages = by_patient.get(patient)
@@ -451,7 +465,7 @@ def _result(
             )
     program = request.program
     numerator, denominator = counts[applied], len(row.patients)
-    result = {
+    result: ResultRow = {
         "tin": row.tin,
         "npi": row.npi,
         **_score(program, numerator, denominator),
@@ -472,8 +486,8 @@ def _result(
     return result
 
 
-def _by_mrn(entry: dict[str, Any]) -> str:
-    return str(entry["patient"])
+def _by_mrn(entry: PatientLine) -> str:
+    return entry["patient"]
 
 
 def _capability_result(
@@ -481,9 +495,9 @@ def _capability_result(
     request: MeasureRequest,
     value: bool,
     group_visits: dict[int, tuple[int, int]] | None,
-) -> dict[str, Any]:
+) -> ResultRow:
     """A ``mod2-2015`` row: the yes/no value, which is also whether the row passes."""
-    result: dict[str, Any] = {
+    result: ResultRow = {
         "tin": row.tin,
         "npi": row.npi,
         "value": value,
@@ -502,7 +516,7 @@ def _capability_result(
     return result
 
 
-def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]:
+def _score(program: Program, numerator: int, denominator: int) -> Score:
     return {
         "numerator": numerator,
         "denominator": denominator,
@@ -515,7 +529,7 @@ def _score(program: Program, numerator: int, denominator: int) -> dict[str, Any]
 
 def exclusions(
     row: _Row, request: MeasureRequest, group_visits: dict[int, tuple[int, int]] | None
-) -> dict[str, bool | None]:
+) -> Exclusions:
     visits, low = row.visits, row.low_broadband_visits
     if group_visits is not None:
         (org,) = row.orgs
@@ -528,7 +542,7 @@ def exclusions(
     }
 
 
-def what_it_takes(program: Program, numerator: int, denominator: int) -> dict[str, Any] | None:
+def what_it_takes(program: Program, numerator: int, denominator: int) -> WhatItTakes | None:
     """How many more denominator patients must be messaged to pass, or for the next point."""
     if denominator == 0:
         return None

@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from carethread.core.json import JsonObject
 from carethread.measures.programs import PROGRAMS, Level, Program, UnknownProgram, get
+from carethread.measures.report import Report, ResultRow, ThresholdJson
 from carethread.measures.request import MeasureInputError, MeasureRequest
 
 FORMATS = ("json", "csv", "qpp")
@@ -167,7 +168,7 @@ _CHILDREN: dict[tuple[str, str], str] = {
 }
 
 
-def _ordered(value: Any, kind: str) -> Any:
+def _ordered(value: object, kind: str) -> object:
     if isinstance(value, list):
         return [_ordered(item, kind) for item in value]
     if not isinstance(value, dict):
@@ -181,32 +182,34 @@ def _ordered(value: Any, kind: str) -> Any:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": ")).encode
 
 
-def to_json(doc: dict[str, Any]) -> str:
+def to_json(doc: Report) -> str:
     """The reference JSON, keys in a fixed order: the same document always gives the same text,
     however its dictionaries were built. One line per top-level member and per result row, and
     one line per patient of a row's list (a report of a million visits stays quick to write and
     easy to read line by line)."""
     lines = ["{"]
-    members = list(_ordered_keys(doc, "document"))
+    fields: Mapping[str, object] = doc
+    members = list(_ordered_keys(fields, "document"))
     for position, key in enumerate(members):
         comma = "," if position < len(members) - 1 else ""
-        if key == "results" and isinstance(doc[key], list):
+        if key == "results" and isinstance(fields[key], list):
             lines.append('  "results": [')
-            rows = doc[key]
+            rows = doc["results"]
             for index, row in enumerate(rows):
                 row_comma = "," if index < len(rows) - 1 else ""
                 lines.append("    " + _row_json(row) + row_comma)
             lines.append("  ]" + comma)
         else:
-            value = _ordered(doc[key], _CHILDREN.get(("document", key), ""))
+            value = _ordered(fields[key], _CHILDREN.get(("document", key), ""))
             lines.append(f"  {_ENCODE(key)}: {_ENCODE(value)}{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _row_json(row: dict[str, Any]) -> str:
+def _row_json(row: ResultRow) -> str:
     patients = row.get("patients")
-    head = {key: row[key] for key in _ordered_keys(row, "row") if key != "patients"}
+    fields: Mapping[str, object] = row
+    head = {key: fields[key] for key in _ordered_keys(fields, "row") if key != "patients"}
     text = _ENCODE(_ordered(head, "row"))
     if not isinstance(patients, list):
         return text
@@ -219,19 +222,19 @@ def _row_json(row: dict[str, Any]) -> str:
     return text[:-1] + ', "patients": [\n' + entries + "\n    ]}"
 
 
-def _ordered_keys(value: dict[str, Any], kind: str) -> list[str]:
+def _ordered_keys(value: Mapping[str, object], kind: str) -> list[str]:
     known = _KEY_ORDER.get(kind, ())
     return [key for key in known if key in value] + sorted(k for k in value if k not in known)
 
 
-def submissions_json(submissions: list[dict[str, Any]]) -> str:
+def submissions_json(submissions: list[JsonObject]) -> str:
     return json.dumps(submissions, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 # -- CSV -----------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -243,10 +246,10 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _threshold_cell(threshold: dict[str, Any] | None) -> str:
+def _threshold_cell(threshold: ThresholdJson | None) -> str:
     if not threshold:
         return ""
-    return " ".join(f"{name}={_cell(threshold[name])}" for name in sorted(threshold))
+    return " ".join(f"{name}={_cell(value)}" for name, value in sorted(threshold.items()))
 
 
 def _exclude_pos_cell(codes: Iterable[str] | None) -> str:
@@ -264,100 +267,82 @@ def _write(header: tuple[str, ...], rows: Iterable[list[str]]) -> str:
     return out.getvalue()
 
 
-def entity_csv(doc: dict[str, Any]) -> str:
+def entity_csv(doc: Report) -> str:
     """One row per entity; each row repeats the program, period, level and policies, so a row
     taken out of the file still says what it measures."""
-    period = doc.get("period") or {}
-    policy = doc.get("policy") or {}
+    period, policy = doc["period"], doc["policy"]
+    measured = (doc["program"], doc["measure_id"], period["start"], period["end"], doc["level"])
     context = [
-        _cell(doc.get("program")),
-        _cell(doc.get("measure_id")),
-        _cell(period.get("start")),
-        _cell(period.get("end")),
-        _cell(doc.get("level")),
-        _cell(policy.get("actors")),
-        _cell(policy.get("halo")),
-        _exclude_pos_cell(policy.get("exclude_pos")),
-        _cell(policy.get("window")),
+        *map(_cell, measured),
+        _cell(policy["actors"]),
+        _cell(policy["halo"]),
+        _exclude_pos_cell(policy["exclude_pos"]),
+        _cell(policy["window"]),
     ]
     rows = []
-    for row in doc.get("results", []):
-        exclusions = row.get("exclusions") or {}
+    for row in doc["results"]:
+        counted = (row["tin"], row["npi"], row["numerator"], row["denominator"], row["rate"])
+        judged = (row["met"], row["points"], row.get("value"))
+        excluded = (row["exclusions"]["no_office_visits"], row["exclusions"]["broadband"])
         rows.append(
             [
-                _cell(row.get("tin")),
-                _cell(row.get("npi")),
-                _cell(row.get("numerator")),
-                _cell(row.get("denominator")),
-                _cell(row.get("rate")),
-                _threshold_cell(row.get("threshold")),
-                _cell(row.get("met")),
-                _cell(row.get("points")),
-                _cell(row.get("value")),
-                _cell(exclusions.get("no_office_visits")),
-                _cell(exclusions.get("broadband")),
+                *map(_cell, counted),
+                _threshold_cell(row["threshold"]),
+                *map(_cell, (*judged, *excluded)),
                 *context,
             ]
         )
     return _write(ENTITY_COLUMNS, rows)
 
 
-def patient_csv(doc: dict[str, Any]) -> str:
+def patient_csv(doc: Report) -> str:
     """One row per (entity, denominator patient); the evidence identifiers joined by spaces."""
     rows = []
-    for row in doc.get("results", []):
-        tin, npi = _cell(row.get("tin")), _cell(row.get("npi"))
+    for row in doc["results"]:
+        tin, npi = _cell(row["tin"]), _cell(row["npi"])
         for entry in row.get("patients") or []:
-            rows.append(
-                [
-                    tin,
-                    npi,
-                    _cell(entry.get("patient")),
-                    _cell(entry.get("in_numerator")),
-                    _cell(entry.get("reason")),
-                    # Checked as a whole: its first identifier is what a spreadsheet reads.
-                    _cell(" ".join(str(item) for item in entry.get("evidence") or [])),
-                    _cell(entry.get("portal")),
-                ]
-            )
+            # The evidence is checked as a whole: its first identifier is what a spreadsheet reads.
+            evidence = " ".join(entry["evidence"])
+            cells = (entry["patient"], entry["in_numerator"], entry["reason"], evidence)
+            rows.append([tin, npi, *map(_cell, cells), _cell(entry["portal"])])
     return _write(PATIENT_COLUMNS, rows)
 
 
 # -- QPP -----------------------------------------------------------------------------------------
 
 
-def _program_of(doc: dict[str, Any]) -> Program:
+def _program_of(doc: Report) -> Program:
     try:
-        return get(str(doc.get("program")))
+        return get(doc["program"])
     except UnknownProgram as exc:
         raise MeasureInputError(str(exc)) from None
 
 
-def _digits(value: Any, length: int, name: str) -> str:
+def _digits(value: str | None, length: int, name: str) -> str:
     text = "" if value is None else str(value)
     if len(text) != length or not (text.isascii() and text.isdigit()):
         raise ValueError(f"a QPP submission needs a {length}-digit {name}, not {text!r}")
     return text
 
 
-def qpp(doc: dict[str, Any], cehrt_id: str | None = None) -> list[dict[str, Any]]:
+def qpp(doc: Report, cehrt_id: str | None = None) -> list[JsonObject]:
     """One QPP submission object per result row (``individual``: per TIN and NPI; ``group``: per
     TIN), carrying the program's measure id and category and the row's numerator and
     denominator. Raises ``MeasureInputError`` for a program or level QPP has no submission for."""
     program = _program_of(doc)
-    check_qpp(program, str(doc.get("level")))
+    check_qpp(program, doc["level"])
     assert program.qpp_measure_id is not None and program.qpp_category is not None
-    if doc.get("measure_id") not in (None, program.qpp_measure_id):
+    if doc["measure_id"] not in (None, program.qpp_measure_id):
         raise ValueError(
-            f"the document's measure id {doc.get('measure_id')!r} is not "
+            f"the document's measure id {doc['measure_id']!r} is not "
             f"{program.qpp_measure_id!r}, the measure id of {program.id}"
         )
-    individual = Level(str(doc["level"])) == Level.INDIVIDUAL
+    individual = Level(doc["level"]) == Level.INDIVIDUAL
     cehrt = check_cehrt_id(cehrt_id) if cehrt_id else None
     period = doc["period"]
-    submissions = []
-    for row in doc.get("results", []):
-        numerator, denominator = row.get("numerator"), row.get("denominator")
+    submissions: list[JsonObject] = []
+    for row in doc["results"]:
+        numerator, denominator = row["numerator"], row["denominator"]
         if not (isinstance(numerator, int) and isinstance(denominator, int)):
             raise ValueError("a QPP proportion needs integer numerator and denominator")
         if not 0 <= numerator <= denominator:
@@ -365,17 +350,17 @@ def qpp(doc: dict[str, Any], cehrt_id: str | None = None) -> list[dict[str, Any]
                 f"a QPP proportion needs 0 <= numerator <= denominator, not "
                 f"{numerator}/{denominator}"
             )
-        submission: dict[str, Any] = {
+        submission: JsonObject = {
             "entityType": "individual" if individual else "group",
-            "taxpayerIdentificationNumber": _digits(row.get("tin"), 9, "TIN"),
+            "taxpayerIdentificationNumber": _digits(row["tin"], 9, "TIN"),
         }
         if individual:
-            submission["nationalProviderIdentifier"] = _digits(row.get("npi"), 10, "NPI")
-        measurement_set: dict[str, Any] = {
+            submission["nationalProviderIdentifier"] = _digits(row["npi"], 10, "NPI")
+        measurement_set: JsonObject = {
             "category": program.qpp_category,
             "submissionMethod": QPP_SUBMISSION_METHOD,
-            "performanceStart": str(period["start"]),
-            "performanceEnd": str(period["end"]),
+            "performanceStart": period["start"],
+            "performanceEnd": period["end"],
         }
         if cehrt is not None:
             measurement_set["cehrtId"] = cehrt
@@ -402,7 +387,7 @@ class Rendered:
     patients: int
 
 
-def render(doc: dict[str, Any], options: OutputOptions) -> Rendered:
+def render(doc: Report, options: OutputOptions) -> Rendered:
     """The report in the chosen format, with the counts its audit entry records."""
     if options.format == "qpp":
         text = submissions_json(qpp(doc, options.cehrt_id))
@@ -417,16 +402,16 @@ def render(doc: dict[str, Any], options: OutputOptions) -> Rendered:
     return Rendered(text=text, content_type=content_type, rows=rows, patients=patients)
 
 
-def counts(doc: dict[str, Any]) -> tuple[int, int]:
+def counts(doc: Report) -> tuple[int, int]:
     """(result rows, distinct patients listed): the only numbers an audit entry keeps."""
-    results = doc.get("results", [])
-    listed = {entry.get("patient") for row in results for entry in row.get("patients") or []}
+    results = doc["results"]
+    listed = {entry["patient"] for row in results for entry in row.get("patients") or []}
     return len(results), len(listed)
 
 
 def audit_details(
     request: MeasureRequest, options: OutputOptions, rows: int, patients: int
-) -> dict[str, Any]:
+) -> JsonObject:
     """What the audit entry of a report says: codes and counts, never an MRN or a name."""
     return {
         "program": request.program.id,

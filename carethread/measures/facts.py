@@ -12,9 +12,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeAlias
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from carethread.accounts.models import User
 from carethread.audit import codes
@@ -30,24 +30,32 @@ from carethread.core.models import (
     Practitioner,
     Representative,
 )
+from carethread.measures.report import Portal
 from carethread.measures.request import county_key
 from carethread.messaging.models import Message, Recipient, Thread
 
 NOT_SEEN_STATUSES = (Encounter.Status.CANCELLED, Encounter.Status.ENTERED_IN_ERROR)
 
 # Portal states, as the denominator query returns them.
-PORTAL = ("not-enrolled", "enrolled", "blocked")
+PORTAL: tuple[Portal, ...] = ("not-enrolled", "enrolled", "blocked")
 
 
-def _t(model: Any) -> str:
+# A value a query takes as a parameter: a code, an id, a flag, or an instant as the connection
+# writes it.
+SqlParam: TypeAlias = str | int | None
+# A piece of SQL and its parameters.
+Sql: TypeAlias = tuple[str, list[SqlParam]]
+
+
+def _t(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _instant(value: dt.datetime) -> Any:
+def _instant(value: dt.datetime) -> str | None:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _in(values: Sequence[Any]) -> str:
+def _in(values: Sequence[object]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
@@ -151,7 +159,7 @@ class Scope:
     pracs: tuple[int, ...] | None = None  # None: every clinician
 
 
-def _seen_where(scope: Scope) -> tuple[str, list[Any]]:
+def _seen_where(scope: Scope) -> Sql:
     """The encounters that put a patient in a clinician's denominator (docs/measures.md,
     "Denominator"), and the participants who saw them as clinicians: an NPI, and no ``staff``
     role at the encounter's practice (the role decides, whatever the NPI; without a role, a
@@ -162,7 +170,7 @@ def _seen_where(scope: Scope) -> tuple[str, list[Any]]:
         "pr.npi IS NOT NULL AND pr.npi <> ''",
         "(ms.role IS NULL OR ms.role <> %s)",
     ]
-    params: list[Any] = [
+    params: list[SqlParam] = [
         _instant(scope.start),
         _instant(scope.end),
         *NOT_SEEN_STATUSES,
@@ -191,7 +199,7 @@ def _seen_from() -> str:
     )
 
 
-def _low_broadband_sum(locations: Sequence[int] | None) -> tuple[str, list[Any]]:
+def _low_broadband_sum(locations: Sequence[int] | None) -> Sql:
     if not locations:
         return "0", []
     return f"SUM(CASE WHEN e.location_id IN ({_in(locations)}) THEN 1 ELSE 0 END)", list(locations)
@@ -221,7 +229,7 @@ def clinicians_seen(scope: Scope) -> list[tuple[int, int]]:
         return cursor.fetchall()
 
 
-def patient_cards(patients: tuple[str, list[Any]] | None) -> dict[int, tuple[str, int]]:
+def patient_cards(patients: Sql | None) -> dict[int, tuple[str, int]]:
     """MRN and portal state (an index into PORTAL) of every patient, or of those the subquery
     ``patients`` selects."""
     sql = (
@@ -229,7 +237,7 @@ def patient_cards(patients: tuple[str, list[Any]] | None) -> dict[int, tuple[str
         "CASE WHEN pt.user_id IS NULL THEN 0 WHEN u.blocked_at IS NOT NULL THEN 2 ELSE 1 END "
         f"FROM {_t(Patient)} pt LEFT JOIN {_t(User)} u ON u.id = pt.user_id"
     )
-    params: list[Any] = []
+    params: list[SqlParam] = []
     if patients is not None:
         sql += f" WHERE pt.id IN ({patients[0]})"
         params = patients[1]
@@ -256,7 +264,7 @@ def group_visits(scope: Scope, low_broadband: Sequence[int] | None) -> dict[int,
         return {org: (visits, low_visits) for org, visits, low_visits in cursor.fetchall()}
 
 
-def seen_patients_sql(scope: Scope) -> tuple[str, list[Any]]:
+def seen_patients_sql(scope: Scope) -> Sql:
     """A subquery of the patients in the scope's denominators."""
     where, params = _seen_where(scope)
     return f"SELECT e.patient_id FROM {_seen_from()} WHERE {where}", params
@@ -291,7 +299,7 @@ def _authorised(rep: str, patient: str) -> str:
 def sent(
     scan: tuple[dt.datetime, dt.datetime],
     window: tuple[dt.datetime, dt.datetime],
-    patients: tuple[str, list[Any]] | None,
+    patients: Sql | None,
 ) -> list[Sent]:
     """Completed, non-automatic messages about a patient sent within ``scan``: those a
     practitioner sent that reach the patient or an authorised representative, and those the
@@ -320,7 +328,7 @@ def sent(
         "OR (m.sender_kind = %s AND m.sender_patient_id = t.patient_id) "
         f"OR (m.sender_kind = %s AND {from_representative}))"
     )
-    params: list[Any] = [
+    params: list[SqlParam] = [
         kinds.PRACTITIONER,
         "practice",
         _instant(window[0]),

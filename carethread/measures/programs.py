@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from carethread.measures.report import ThresholdJson
+
 
 class Numerator(StrEnum):
     # A message sent by the patient or an authorised representative (MU Stage 2, 2014).
@@ -33,7 +35,7 @@ class Threshold:
     rate_gt: tuple[int, int] | None = None  # a fraction (5, 100) = 5%, kept exact
     numerator_gte: int | None = None
 
-    def as_json(self) -> dict[str, float | int]:
+    def as_json(self) -> ThresholdJson:
         if self.rate_gt is not None:
             return {"rate_gt": self.rate_gt[0] / self.rate_gt[1]}
         assert self.numerator_gte is not None

@@ -4,10 +4,9 @@ takes (the exports, the command line, the REST API, the dashboard's pages).
 Each part is a ``TypedDict``: at run time a report is plain dictionaries and lists, so the JSON
 written from it is exactly what the engine built, while the type checker holds every reader to
 the keys below. docs/measures.md says what each value means; ``exports.to_json`` writes the keys
-in this order.
+in this order. (No ``from __future__ import annotations`` here: the annotations are read when
+each class is made, so ``NotRequired`` keys are optional at run time too.)
 """
-
-from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 

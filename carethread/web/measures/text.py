@@ -7,15 +7,17 @@ readings side by side, and the reasons and portal states of a row's patients. Be
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import NotRequired, TypedDict
 
 from carethread.core.models import Organization, Practitioner
 from carethread.measures import engine
 from carethread.measures.programs import Numerator, Program
+from carethread.measures.report import Exclusions, Portal, Reason, ResultRow, ThresholdJson
 from carethread.measures.request import Actors
 from carethread.web.measures.forms import ReportQuery
 
-REASONS = {
+REASONS: dict[Reason, str] = {
     "clinician-sent": "The clinician sent the patient a message",
     "clinician-replied": "The clinician answered the patient",
     "delegate-sent": "Staff sent a message on the clinician's behalf",
@@ -28,7 +30,7 @@ REASONS = {
     "sent-by-other-clinician": "Another clinician messaged the patient; this policy does not "
     "credit it",
 }
-PORTAL = {
+PORTAL: dict[Portal, str] = {
     "enrolled": "Enrolled",
     "not-enrolled": "Not enrolled: invite first",
     "blocked": "Portal access blocked",
@@ -40,6 +42,35 @@ ACTORS_LABELS = {
 }
 
 
+class ReadingCell(TypedDict):
+    """One of a row's six readings as its table cell shows it."""
+
+    numerator: int
+    rate: str
+    judged: str  # "Pass", "Fail", "n pts", or nothing
+    applied: bool
+
+
+class RowView(TypedDict):
+    """A result row as the dashboard's table shows it."""
+
+    tin: str | None
+    npi: str | None
+    practice: str | None
+    clinician: str | None
+    numerator: int | None
+    denominator: int | None
+    gap: int
+    rate: str
+    threshold: str
+    outcome: str
+    state: str
+    what: str
+    exclusions: str
+    readings: list[ReadingCell]
+    patients_url: NotRequired[str]
+
+
 # -- words and numbers ---------------------------------------------------------------------------
 
 
@@ -47,7 +78,7 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-def threshold_text(threshold: dict[str, Any] | None) -> str:
+def threshold_text(threshold: ThresholdJson | None) -> str:
     if not threshold:
         return ""
     if "rate_gt" in threshold:
@@ -56,24 +87,24 @@ def threshold_text(threshold: dict[str, Any] | None) -> str:
     return f"at least {n} patient{'s' if n != 1 else ''}"
 
 
-def outcome(program: Program, row: dict[str, Any]) -> tuple[str, str]:
+def outcome(program: Program, row: ResultRow) -> tuple[str, str]:
     """(text, CSS state) of a row's result: pass/fail, points, or the capability's yes/no."""
     if program.numerator is Numerator.CAPABILITY:
         on = bool(row.get("value"))
         return ("Enabled throughout" if on else "Not enabled throughout", "pass" if on else "fail")
     if program.scored:
-        return (f"{row.get('points') or 0} of 10 points", "points")
-    if row.get("met"):
+        return (f"{row['points'] or 0} of 10 points", "points")
+    if row["met"]:
         return ("Pass", "pass")
     return ("Fail", "fail")
 
 
-def what_it_takes_text(program: Program, row: dict[str, Any]) -> str:
-    wanted = row.get("what_it_takes")
+def what_it_takes_text(program: Program, row: ResultRow) -> str:
+    wanted = row["what_it_takes"]
     if program.numerator is Numerator.CAPABILITY:
         return ""
     if wanted is None:
-        if not row.get("denominator"):
+        if not row["denominator"]:
             return "No patients seen in the period"
         if program.scored:
             return "Full points"
@@ -88,30 +119,30 @@ def what_it_takes_text(program: Program, row: dict[str, Any]) -> str:
     return f"Message {patients} to pass"
 
 
-def exclusions_text(exclusions: dict[str, Any]) -> str:
+def exclusions_text(exclusions: Exclusions) -> str:
     parts = []
-    if exclusions.get("no_office_visits"):
+    if exclusions["no_office_visits"]:
         parts.append("No office visits")
-    if exclusions.get("broadband"):
+    if exclusions["broadband"]:
         parts.append("Low broadband")
     return ", ".join(parts) or "None"
 
 
-def reading_cells(program: Program, row: dict[str, Any]) -> list[dict[str, Any]]:
-    cells = []
-    for reading in row.get("readings") or []:
+def reading_cells(program: Program, row: ResultRow) -> list[ReadingCell]:
+    cells: list[ReadingCell] = []
+    for reading in row["readings"]:
         if program.scored:
-            judged = f"{reading.get('points') or 0} pts"
-        elif reading.get("met") is None:
+            judged = f"{reading['points'] or 0} pts"
+        elif reading["met"] is None:
             judged = ""
         else:
             judged = "Pass" if reading["met"] else "Fail"
         cells.append(
             {
-                "numerator": reading.get("numerator"),
-                "rate": percent(reading.get("rate")),
+                "numerator": reading["numerator"],
+                "rate": percent(reading["rate"]),
                 "judged": judged,
-                "applied": reading.get("applied"),
+                "applied": reading["applied"],
             }
         )
     return cells
@@ -123,42 +154,47 @@ def reading_headers() -> list[str]:
     ]
 
 
-def names(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Practice names by TIN and clinician names by NPI for the rows (two queries)."""
-    results = doc.get("results", [])
-    tins = {row["tin"] for row in results if row.get("tin")}
-    npis = {row["npi"] for row in results if row.get("npi")}
+def names(
+    rows: Iterable[tuple[str | None, str | None]],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Practice names by TIN and clinician names by NPI for the rows' (TIN, NPI) (two
+    queries)."""
+    keys = list(rows)
+    tins = {tin for tin, _npi in keys if tin}
+    npis = {npi for _tin, npi in keys if npi}
     orgs = {o.tin: o.name for o in Organization.objects.filter(tin__in=tins)}
     people = {p.npi or "": p.display_name for p in Practitioner.objects.filter(npi__in=npis)}
     return orgs, people
 
 
 def row_views(
-    doc: dict[str, Any], program: Program, query: ReportQuery | None = None
-) -> list[dict[str, Any]]:
-    orgs, people = names(doc)
+    results: list[ResultRow], program: Program, query: ReportQuery | None = None
+) -> list[RowView]:
+    """The report's result rows as the dashboard shows them; with ``query``, each links to
+    its patients."""
+    orgs, people = names((row["tin"], row["npi"]) for row in results)
     rows = []
-    for row in doc.get("results", []):
+    for row in results:
         text, state = outcome(program, row)
-        view = {
-            "tin": row.get("tin"),
-            "npi": row.get("npi"),
-            "practice": orgs.get(row.get("tin") or ""),
-            "clinician": people.get(row.get("npi") or ""),
-            "numerator": row.get("numerator"),
-            "denominator": row.get("denominator"),
-            "gap": (row.get("denominator") or 0) - (row.get("numerator") or 0),
-            "rate": percent(row.get("rate")),
-            "threshold": threshold_text(row.get("threshold")),
+        view: RowView = {
+            "tin": row["tin"],
+            "npi": row["npi"],
+            "practice": orgs.get(row["tin"] or ""),
+            "clinician": people.get(row["npi"] or ""),
+            "numerator": row["numerator"],
+            "denominator": row["denominator"],
+            "gap": (row["denominator"] or 0) - (row["numerator"] or 0),
+            "rate": percent(row["rate"]),
+            "threshold": threshold_text(row["threshold"]),
             "outcome": text,
             "state": state,
             "what": what_it_takes_text(program, row),
-            "exclusions": exclusions_text(row.get("exclusions") or {}),
+            "exclusions": exclusions_text(row["exclusions"]),
             "readings": reading_cells(program, row),
         }
         if query is not None and program.numerator is not Numerator.CAPABILITY:
             view["patients_url"] = query.url(
-                "measures_patients", row_tin=row.get("tin"), row_npi=row.get("npi")
+                "measures_patients", row_tin=row["tin"], row_npi=row["npi"]
             )
         rows.append(view)
     return rows

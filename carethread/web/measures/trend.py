@@ -9,19 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TypedDict
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from carethread.measures import engine
 from carethread.measures.programs import Numerator
-from carethread.web.decorators import signed_in_never_cached
+from carethread.web.decorators import AuthedRequest, signed_in_never_cached
 from carethread.web.measures.forms import admin_orgs, audit_report, checked, read_query
 from carethread.web.measures.text import names, percent
 
 MAX_TREND_MONTHS = 24
+
+
+class Series(TypedDict):
+    """One row's months: its rate and its (numerator, denominator), None where the month has
+    no such row."""
+
+    rates: list[float | None]
+    cells: list[tuple[int | None, int | None] | None]
 
 
 # -- the rate over time --------------------------------------------------------------------------
@@ -43,14 +51,14 @@ PAD_L, PAD_R, PAD_T, PAD_B = 44, 10, 10, 26
 SCALES = (0.1, 0.2, 0.25, 0.5, 1.0)
 
 
-def chart_scale(series: Iterable[dict[str, Any]], threshold: float | None) -> float:
+def chart_scale(series: Iterable[Series], threshold: float | None) -> float:
     top = max([threshold or 0.0] + [r for s in series for r in s["rates"] if r is not None])
     return next(scale for scale in SCALES if top <= scale)
 
 
 def chart(
-    series: dict[str, Any], labels: list[str], short: list[str], scale: float, gate: float | None
-) -> dict[str, Any]:
+    series: Series, labels: list[str], short: list[str], scale: float, gate: float | None
+) -> dict[str, object]:
     """The geometry of one small chart (viewBox units); None rates break the line."""
     n = len(labels)
     width = CHART_W - PAD_L - PAD_R
@@ -64,7 +72,7 @@ def chart(
 
     lines: list[str] = []
     current: list[str] = []
-    dots = []
+    dots: list[dict[str, object]] = []
     for i, rate in enumerate(series["rates"]):
         if rate is None:
             if current:
@@ -91,7 +99,7 @@ def chart(
     }
 
 
-def describe(series: dict[str, Any], labels: list[str]) -> str:
+def describe(series: Series, labels: list[str]) -> str:
     known = [(labels[i], r) for i, r in enumerate(series["rates"]) if r is not None]
     if not known:
         return "No patients seen in any month."
@@ -105,13 +113,13 @@ def describe(series: dict[str, Any], labels: list[str]) -> str:
 
 @signed_in_never_cached
 @require_GET
-def trend(request: HttpRequest) -> HttpResponse:
+def trend(request: AuthedRequest) -> HttpResponse:
     orgs = admin_orgs(request)
     form, query = read_query(request.GET, orgs)
     if query is None:
         raise Http404
     measure = checked(form, query, orgs)
-    context: dict[str, Any] = {"form": form, "dashboard_url": query.url("measures_dashboard")}
+    context: dict[str, object] = {"form": form, "dashboard_url": query.url("measures_dashboard")}
     if measure is None:
         return render(request, "measures/trend.html", context, status=400)
     context.update(program=measure.program, measure=measure)
@@ -128,18 +136,16 @@ def trend(request: HttpRequest) -> HttpResponse:
         return render(request, "measures/trend.html", context, status=400)
     labels = [first.strftime("%b %Y") for first, _last in spans]
     short = [first.strftime("%b" if len(spans) <= 12 else "%b %y") for first, _last in spans]
-    series: dict[tuple[str | None, str | None], dict[str, Any]] = {}
-    merged: dict[str, Any] = {"results": []}
+    series: dict[tuple[str | None, str | None], Series] = {}
     for i, (first, last) in enumerate(spans):
         doc = engine.compute(replace(measure, start=first, end=last))
         for row in doc["results"]:
-            key = (row.get("tin"), row.get("npi"))
+            key = (row["tin"], row["npi"])
             if key not in series:
                 series[key] = {"rates": [None] * len(spans), "cells": [None] * len(spans)}
-                merged["results"].append({"tin": key[0], "npi": key[1]})
-            series[key]["rates"][i] = row.get("rate")
-            series[key]["cells"][i] = (row.get("numerator"), row.get("denominator"))
-    orgs_named, people = names(merged)
+            series[key]["rates"][i] = row["rate"]
+            series[key]["cells"][i] = (row["numerator"], row["denominator"])
+    orgs_named, people = names(series)
     threshold = measure.program.threshold
     gate = (
         None

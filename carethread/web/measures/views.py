@@ -20,10 +20,10 @@ or a name: patients chosen for outreach travel in POST bodies.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TypedDict
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -31,10 +31,11 @@ from django.views.decorators.http import require_GET
 from carethread.core.models import Patient
 from carethread.measures import access, engine, exports
 from carethread.measures.programs import Level, Numerator
+from carethread.measures.report import PatientLine, Portal, Reason
 from carethread.measures.request import MeasureRequest
 from carethread.messaging.access import visible_threads
 from carethread.messaging.models import Message
-from carethread.web.decorators import signed_in_never_cached
+from carethread.web.decorators import AuthedRequest, signed_in_never_cached
 from carethread.web.measures.forms import (
     ReportForm,
     admin_orgs,
@@ -67,9 +68,9 @@ def exports_for(measure: MeasureRequest) -> list[tuple[str, str]]:
 
 @signed_in_never_cached
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     orgs = admin_orgs(request)
-    context: dict[str, Any] = {"orgs": orgs}
+    context: dict[str, object] = {"orgs": orgs}
     if "program" not in request.GET:
         context["form"] = ReportForm(initial=initial_report(), orgs=orgs)
         return render(request, "measures/dashboard.html", context)
@@ -85,7 +86,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         doc=doc,
         measure=measure,
         program=measure.program,
-        rows=row_views(doc, measure.program, query),
+        rows=row_views(doc["results"], measure.program, query),
         reading_headers=reading_headers(),
         exports=exports_for(measure),
         trend_url=query.url("measures_trend"),
@@ -109,7 +110,7 @@ def patients_by_mrn(mrns: Sequence[str]) -> dict[str, Patient]:
     return found
 
 
-def visible_evidence(request: HttpRequest, identifiers: Sequence[str]) -> dict[str, str]:
+def visible_evidence(request: AuthedRequest, identifiers: Sequence[str]) -> dict[str, str]:
     """Message identifier -> thread URL, for the messages whose thread the viewer may open."""
     threads = visible_threads(reads.viewer_of(request))
     links: dict[str, str] = {}
@@ -121,11 +122,25 @@ def visible_evidence(request: HttpRequest, identifiers: Sequence[str]) -> dict[s
     return links
 
 
-def patient_views(request: HttpRequest, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+class PatientView(TypedDict):
+    """A row's denominator patient as the patients page shows it."""
+
+    mrn: str
+    name: str  # empty when the MRN matches no patient
+    uuid: str
+    in_numerator: bool
+    reason: Reason
+    reason_text: str
+    evidence: list[tuple[str, str | None]]  # (identifier, thread URL the viewer may open)
+    portal: Portal
+    portal_text: str
+
+
+def patient_views(request: AuthedRequest, entries: list[PatientLine]) -> list[PatientView]:
     found = patients_by_mrn([e["patient"] for e in entries])
-    evidence = sorted({i for e in entries for i in e.get("evidence") or []})
+    evidence = sorted({i for e in entries for i in e["evidence"]})
     links = visible_evidence(request, evidence)
-    views = []
+    views: list[PatientView] = []
     for entry in entries:
         patient = found.get(entry["patient"])
         views.append(
@@ -136,7 +151,7 @@ def patient_views(request: HttpRequest, entries: list[dict[str, Any]]) -> list[d
                 "in_numerator": entry["in_numerator"],
                 "reason": entry["reason"],
                 "reason_text": REASONS.get(entry["reason"], entry["reason"]),
-                "evidence": [(i, links.get(i)) for i in entry.get("evidence") or []],
+                "evidence": [(i, links.get(i)) for i in entry["evidence"]],
                 "portal": entry["portal"],
                 "portal_text": PORTAL.get(entry["portal"], entry["portal"]),
             }
@@ -146,7 +161,7 @@ def patient_views(request: HttpRequest, entries: list[dict[str, Any]]) -> list[d
 
 @signed_in_never_cached
 @require_GET
-def patients(request: HttpRequest) -> HttpResponse:
+def patients(request: AuthedRequest) -> HttpResponse:
     orgs = admin_orgs(request)
     form, query = read_query(request.GET, orgs)
     if query is None:
@@ -157,7 +172,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     if measure is None or measure.program.numerator is Numerator.CAPABILITY:
         raise Http404
     doc = engine.compute(measure)
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "program": measure.program,
         "measure": measure,
         "dashboard_url": query.url("measures_dashboard"),
@@ -168,9 +183,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     except access.Refused as refused:
         context["refused"] = refused.message
         return render(request, "measures/patients.html", context, status=403)
-    wanted = [
-        row for row in doc["results"] if row.get("tin") == row_tin and row.get("npi") == row_npi
-    ]
+    wanted = [row for row in doc["results"] if row["tin"] == row_tin and row["npi"] == row_npi]
     if len(wanted) != 1:
         raise Http404
     row = wanted[0]
@@ -181,7 +194,7 @@ def patients(request: HttpRequest) -> HttpResponse:
     reachable = [p for p in gap if p["portal"] == "enrolled" and p["uuid"]]
     context.update(
         doc=doc,
-        row=row_views({"results": [row]}, measure.program)[0],
+        row=row_views([row], measure.program)[0],
         gap=gap,
         counted=[p for p in listed if p["in_numerator"]],
         outreach=reachable,
