@@ -23,11 +23,12 @@ from schemathesis.specs.openapi.checks import (
 from support.world import answered_question, build_world, make_admin, practitioner
 
 from carethread.api import actions as api_actions
+from carethread.api import measures as measures_api
 from carethread.api.measures import CHOOSE_A_TIN, NOT_AN_ADMIN, SPANS_OTHER_PRACTICES
 from carethread.audit.models import AuditEvent
 from carethread.cli import main
 from carethread.core.models import Membership
-from carethread.measures import engine
+from carethread.measures import engine, report
 from carethread.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -393,3 +394,22 @@ def test_a_new_practice_user_without_admin_rights_is_refused(world, period):
     newcomer = practitioner(world.org, "new@riverside.example.org", "Novak")
     response = token_client(newcomer.user).get(URL, query(period, tin=TIN))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("answer", "shape"),
+    [
+        (measures_api.ReportOut, report.Report),
+        (measures_api.PeriodOut, report.Period),
+        (measures_api.PolicyOut, report.PolicyJson),
+        (measures_api.ThresholdOut, report.ThresholdJson),
+        (measures_api.ExclusionsOut, report.Exclusions),
+        (measures_api.WhatItTakesOut, report.WhatItTakes),
+        (measures_api.ReadingOut, report.Reading),
+        (measures_api.PatientOut, report.PatientLine),
+        (measures_api.ResultOut, report.ResultRow),
+    ],
+)
+def test_the_openapi_answer_lists_the_keys_of_the_report(answer, shape):
+    """The answer's description names exactly the keys of the report's shape (report.py)."""
+    assert set(answer.model_fields) == shape.__required_keys__ | shape.__optional_keys__
