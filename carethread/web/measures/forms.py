@@ -105,7 +105,7 @@ class ReportForm(PageForm):
             tin.widget = forms.HiddenInput()
 
 
-def initial_report() -> dict[str, Any]:
+def initial_report() -> dict[str, object]:
     """Last calendar year, the program's level, the default policies."""
     year = timezone.localdate().year - 1
     return {
