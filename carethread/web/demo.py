@@ -13,14 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from carethread.core import fhir_systems
 from carethread.core.validators import npi_check_digit
-
-TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
-POS_SYSTEM = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
-ROLE_SYSTEM = "urn:carethread:role"
-ACT_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
 DEMO_PASSWORD = "carethread-demo-2026"  # noqa: S105 - printed by `make demo` on purpose
 DEMO_TIN = "271234567"
@@ -183,7 +177,7 @@ def resources(today: dt.date) -> list[dict[str, Any]]:
                 "resourceType": "Organization",
                 "id": ident,
                 "name": name,
-                "identifier": [{"system": TIN_SYSTEM, "value": tin}],
+                "identifier": [{"system": fhir_systems.TIN_SYSTEM, "value": tin}],
             }
         )
     for ident, org, name, pos, state, county in LOCATIONS:
@@ -192,7 +186,7 @@ def resources(today: dt.date) -> list[dict[str, Any]]:
                 "resourceType": "Location",
                 "id": ident,
                 "name": name,
-                "type": [{"coding": [{"system": POS_SYSTEM, "code": pos}]}],
+                "type": [{"coding": [{"system": fhir_systems.POS_SYSTEM, "code": pos}]}],
                 "address": {"state": state, "district": county},
                 "managingOrganization": _ref("Organization", org),
             }
@@ -207,7 +201,9 @@ def resources(today: dt.date) -> list[dict[str, Any]]:
             "telecom": [{"system": "email", "value": email}],
         }
         if first_nine:
-            practitioner["identifier"] = [{"system": NPI_SYSTEM, "value": npi(first_nine)}]
+            practitioner["identifier"] = [
+                {"system": fhir_systems.NPI_SYSTEM, "value": npi(first_nine)}
+            ]
         out.append(practitioner)
         for org, role in memberships:
             out.append(
@@ -216,7 +212,7 @@ def resources(today: dt.date) -> list[dict[str, Any]]:
                     "id": f"{ident}-{org}",
                     "practitioner": _ref("Practitioner", ident),
                     "organization": _ref("Organization", org),
-                    "code": [{"coding": [{"system": ROLE_SYSTEM, "code": role}]}],
+                    "code": [{"coding": [{"system": fhir_systems.ROLE_SYSTEM, "code": role}]}],
                 }
             )
     for ident, mrn, given, family, birth, email, _clinician, _org in PATIENTS:
@@ -240,7 +236,9 @@ def resources(today: dt.date) -> list[dict[str, Any]]:
             "patient": _ref("Patient", rep_patient),
             "name": [{"family": family, "given": [given]}],
             "telecom": [{"system": "email", "value": email}],
-            "relationship": [{"coding": [{"system": ROLE_CODE_SYSTEM, "code": relationship}]}],
+            "relationship": [
+                {"coding": [{"system": fhir_systems.ROLE_CODE_SYSTEM, "code": relationship}]}
+            ],
             "period": {"start": "2016-05-05"},
         }
     )
@@ -272,7 +270,7 @@ def _encounters(today: dt.date, tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
                 "resourceType": "Encounter",
                 "id": f"enc-{number + 1:03d}",
                 "status": status,
-                "class": {"system": ACT_SYSTEM, "code": klass},
+                "class": {"system": fhir_systems.ACT_SYSTEM, "code": klass},
                 "subject": _ref("Patient", patient),
                 "participant": [{"individual": _ref("Practitioner", clinician)}],
                 "period": {"start": start.isoformat()},

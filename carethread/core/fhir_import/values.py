@@ -181,6 +181,14 @@ def reference(value: Any, element: str, issues: Issues) -> str | None:
     return f"{parts[-2]}/{parts[-1]}"
 
 
+def required_reference(resource: dict[str, Any], element: str, issues: Issues) -> str | None:
+    """``reference`` of ``resource[element]``, which must be there."""
+    ref = reference(resource.get(element), element, issues)
+    if element not in resource:
+        issues.append(f"{element} is missing")
+    return ref
+
+
 def reference_type(ref: str) -> str:
     return ref.split("/", 1)[0] if not ref.startswith("urn:") else ""
 
@@ -199,6 +207,18 @@ def human_name(value: Any, element: str, issues: Issues) -> tuple[str, str, str]
     if not isinstance(family, str):
         issues.append(f"{element}.family must be a string")
         return None
+    return family, given, prefix
+
+
+def person_name(value: Any, issues: Issues) -> tuple[str, str, str]:
+    """(family, given, prefix) of a person's ``name``: the family name is required, family and
+    given names are at most 100 characters (the prefix is the caller's to check)."""
+    name = human_name(value, "name", issues)
+    if name is None or not name[0]:
+        issues.append("name.family is missing")
+    family, given, prefix = name or ("", "", "")
+    text(family, "name.family", issues, 100)
+    text(given, "name.given", issues, 100)
     return family, given, prefix
 
 

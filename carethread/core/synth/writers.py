@@ -11,16 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from carethread.core import fhir_systems
 from carethread.core.synth.clock import local_midnight, year_clock
 from carethread.core.synth.network import STATUSES, Network
 from carethread.core.synth.vocab import RELATIONSHIPS
 
-TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
-NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
-POS_SYSTEM = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
-ROLE_SYSTEM = "urn:carethread:role"
-ACT_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 MRN_SYSTEM = "urn:carethread:synth:mrn"
 MRN_TYPE = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
 
@@ -54,7 +49,7 @@ def organizations(network: Network) -> Iterator[Resource]:
         yield {
             "resourceType": "Organization",
             "id": org.id,
-            "identifier": [{"system": TIN_SYSTEM, "value": org.tin}],
+            "identifier": [{"system": fhir_systems.TIN_SYSTEM, "value": org.tin}],
             "active": True,
             "name": org.name,
             "address": [{"state": org.state.code, "country": "US"}],
@@ -72,7 +67,7 @@ def locations(network: Network) -> Iterator[Resource]:
             "id": location.id,
             "status": "active",
             "name": location.name,
-            "type": [{"coding": [{"system": POS_SYSTEM, "code": location.pos}]}],
+            "type": [{"coding": [{"system": fhir_systems.POS_SYSTEM, "code": location.pos}]}],
             "address": address,
             "managingOrganization": ref("Organization", org.id),
         }
@@ -82,7 +77,7 @@ def practitioners(network: Network) -> Iterator[Resource]:
     for person in network.practitioners:
         resource: Resource = {"resourceType": "Practitioner", "id": person.id}
         if person.npi:
-            resource["identifier"] = [{"system": NPI_SYSTEM, "value": person.npi}]
+            resource["identifier"] = [{"system": fhir_systems.NPI_SYSTEM, "value": person.npi}]
         resource.update(
             active=True,
             name=_human_name(person.given, person.family, person.prefix),
@@ -102,7 +97,12 @@ def practitioner_roles(network: Network) -> Iterator[Resource]:
                 "active": True,
                 "practitioner": ref("Practitioner", person.id),
                 "organization": ref("Organization", org.id),
-                "code": [{"coding": [{"system": ROLE_SYSTEM, "code": role}], "text": person.title}],
+                "code": [
+                    {
+                        "coding": [{"system": fhir_systems.ROLE_SYSTEM, "code": role}],
+                        "text": person.title,
+                    }
+                ],
             }
 
 
@@ -142,7 +142,11 @@ def related_persons(network: Network) -> Iterator[Resource]:
             "relationship": [
                 {
                     "coding": [
-                        {"system": ROLE_CODE_SYSTEM, "code": rep.relationship, "display": display}
+                        {
+                            "system": fhir_systems.ROLE_CODE_SYSTEM,
+                            "code": rep.relationship,
+                            "display": display,
+                        }
                     ]
                 }
             ],
@@ -177,7 +181,7 @@ def encounters(network: Network) -> Iterator[Resource]:
             "resourceType": "Encounter",
             "id": encounter.id,
             "status": STATUSES[encounter.status],
-            "class": {"system": ACT_SYSTEM, "code": class_code},
+            "class": {"system": fhir_systems.ACT_SYSTEM, "code": class_code},
             "subject": ref("Patient", patient_ids[encounter.patient]),
             "participant": participants,
             "period": {"start": clock.stamp(zone, encounter.day, encounter.minute)},

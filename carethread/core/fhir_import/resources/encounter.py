@@ -40,12 +40,8 @@ def parse(resource: dict[str, Any], issues: list[str]) -> EncounterRecord | None
     class_code = values.text(
         klass.get("code") if isinstance(klass, dict) else None, "class.code", issues, 20, True
     )
-    patient = values.reference(resource.get("subject"), "subject", issues)
-    if "subject" not in resource:
-        issues.append("subject is missing")
-    organization = values.reference(resource.get("serviceProvider"), "serviceProvider", issues)
-    if "serviceProvider" not in resource:
-        issues.append("serviceProvider is missing")
+    patient = values.required_reference(resource, "subject", issues)
+    organization = values.required_reference(resource, "serviceProvider", issues)
     period = resource.get("period")
     start = values.datetime(
         period.get("start") if isinstance(period, dict) else None, "period.start", issues

@@ -7,8 +7,8 @@ from typing import Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
-from carethread.core.fhir_import.resources import POS_SYSTEM
 from carethread.core.fhir_import.upsert import upsert
+from carethread.core.fhir_systems import POS_SYSTEM
 from carethread.core.models import Location
 from carethread.core.validators import POS_RE
 
@@ -39,11 +39,7 @@ def parse(resource: dict[str, Any], issues: list[str]) -> LocationRecord | None:
         address = {}
     state = values.text(address.get("state"), "address.state", issues, 2)
     county = values.text(address.get("district"), "address.district", issues, 100)
-    organization = values.reference(
-        resource.get("managingOrganization"), "managingOrganization", issues
-    )
-    if organization is None and "managingOrganization" not in resource:
-        issues.append("managingOrganization is missing")
+    organization = values.required_reference(resource, "managingOrganization", issues)
     if issues or pos is None or organization is None:
         return None
     return LocationRecord(

@@ -7,8 +7,8 @@ from typing import Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
-from carethread.core.fhir_import.resources import TIN_SYSTEM
 from carethread.core.fhir_import.upsert import upsert
+from carethread.core.fhir_systems import TIN_SYSTEM
 from carethread.core.models import Organization
 from carethread.core.validators import tin_is_valid
 

@@ -37,12 +37,7 @@ def parse(resource: dict[str, Any], issues: list[str]) -> PatientRecord | None:
         64,
         required=True,
     )
-    name = values.human_name(resource.get("name"), "name", issues)
-    if name is None or not name[0]:
-        issues.append("name.family is missing")
-    family, given, _prefix = name or ("", "", "")
-    values.text(family, "name.family", issues, 100)
-    values.text(given, "name.given", issues, 100)
+    family, given, _prefix = values.person_name(resource.get("name"), issues)
     birth_date = values.date(resource.get("birthDate"), "birthDate", issues)
     if "birthDate" not in resource:
         issues.append("birthDate is missing")

@@ -7,8 +7,8 @@ from typing import Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
-from carethread.core.fhir_import.resources import NPI_SYSTEM
 from carethread.core.fhir_import.upsert import upsert
+from carethread.core.fhir_systems import NPI_SYSTEM
 from carethread.core.models import Practitioner
 from carethread.core.validators import npi_is_valid
 
@@ -31,12 +31,7 @@ def parse(resource: dict[str, Any], issues: list[str]) -> PractitionerRecord | N
     npi = values.identifier(resource.get("identifier"), NPI_SYSTEM)
     if npi is not None and not npi_is_valid(npi):
         issues.append(f"NPI {npi!r} is not valid (10 digits with a Luhn check digit)")
-    name = values.human_name(resource.get("name"), "name", issues)
-    if name is None or not name[0]:
-        issues.append("name.family is missing")
-    family, given, prefix = name or ("", "", "")
-    values.text(family, "name.family", issues, 100)
-    values.text(given, "name.given", issues, 100)
+    family, given, prefix = values.person_name(resource.get("name"), issues)
     values.text(prefix, "name.prefix", issues, 20)
     email = values.email(resource.get("telecom"), "telecom", issues)
     active = values.boolean(resource.get("active"), "active", issues)

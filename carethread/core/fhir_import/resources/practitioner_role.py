@@ -10,8 +10,8 @@ from typing import Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
-from carethread.core.fhir_import.resources import ROLE_SYSTEM
 from carethread.core.fhir_import.upsert import upsert
+from carethread.core.fhir_systems import ROLE_SYSTEM
 from carethread.core.models import Membership
 
 RESOURCE_TYPE = "PractitionerRole"
@@ -29,12 +29,8 @@ class RoleRecord(Record):
 
 
 def parse(resource: dict[str, Any], issues: list[str]) -> RoleRecord | None:
-    practitioner = values.reference(resource.get("practitioner"), "practitioner", issues)
-    if "practitioner" not in resource:
-        issues.append("practitioner is missing")
-    organization = values.reference(resource.get("organization"), "organization", issues)
-    if "organization" not in resource:
-        issues.append("organization is missing")
+    practitioner = values.required_reference(resource, "practitioner", issues)
+    organization = values.required_reference(resource, "organization", issues)
     role = values.coding_code(resource.get("code"), ROLE_SYSTEM)
     if role is None:
         issues.append(f"code with system {ROLE_SYSTEM} (clinician or staff) is missing")

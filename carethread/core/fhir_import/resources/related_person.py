@@ -40,15 +40,8 @@ class RelatedPersonRecord(Record):
 
 
 def parse(resource: dict[str, Any], issues: list[str]) -> RelatedPersonRecord | None:
-    patient = values.reference(resource.get("patient"), "patient", issues)
-    if "patient" not in resource:
-        issues.append("patient is missing")
-    name = values.human_name(resource.get("name"), "name", issues)
-    if name is None or not name[0]:
-        issues.append("name.family is missing")
-    family, given, _prefix = name or ("", "", "")
-    values.text(family, "name.family", issues, 100)
-    values.text(given, "name.given", issues, 100)
+    patient = values.required_reference(resource, "patient", issues)
+    family, given, _prefix = values.person_name(resource.get("name"), issues)
     email = values.email(resource.get("telecom"), "telecom", issues)
     relationship = values.text(
         values.first_code(resource.get("relationship")), "relationship", issues, 64
