@@ -33,6 +33,7 @@ from carethread.core.fhir_import import import_resources
 from carethread.core.models import Patient
 from carethread.core.validators import npi_check_digit
 from carethread.measures import engine, request
+from carethread.measures.report import PatientLine, Reading, Report, ResultRow
 
 TIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -318,7 +319,7 @@ def measure(
     policies: tuple[str, ...] | list[str] = (),
     patients: bool = True,
     low_broadband_csv: str | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """The engine's reference document for a request parsed from strings, as the CLI does."""
     return engine.compute(
         request.parse(
@@ -337,7 +338,7 @@ def measure(
     )
 
 
-def row(doc: dict[str, Any], *, tin: str | None = None, npi: str | None = None) -> dict[str, Any]:
+def row(doc: Report, *, tin: str | None = None, npi: str | None = None) -> ResultRow:
     """The one result row for (tin, npi); a None key is not compared (unless both are None)."""
     found = [
         r
@@ -348,29 +349,29 @@ def row(doc: dict[str, Any], *, tin: str | None = None, npi: str | None = None) 
     return found[0]
 
 
-def patient_line(result: dict[str, Any], mrn: str) -> dict[str, Any]:
+def patient_line(result: ResultRow, mrn: str) -> PatientLine:
     found = [p for p in result["patients"] if p["patient"] == mrn]
     assert len(found) == 1, f"{mrn} is not listed once in {result['patients']}"
     return found[0]
 
 
 def why(
-    doc: dict[str, Any], mrn: str, *, tin: str | None = None, npi: str | None = None
+    doc: Report, mrn: str, *, tin: str | None = None, npi: str | None = None
 ) -> tuple[bool, str, list[str]]:
     """(in_numerator, reason, sorted evidence) of a denominator patient of one row."""
     line = patient_line(row(doc, tin=tin, npi=npi), mrn)
     return line["in_numerator"], line["reason"], sorted(line["evidence"])
 
 
-def denominator(result: dict[str, Any]) -> list[str]:
+def denominator(result: ResultRow) -> list[str]:
     return [p["patient"] for p in result["patients"]]
 
 
-def numerator(result: dict[str, Any]) -> list[str]:
+def numerator(result: ResultRow) -> list[str]:
     return [p["patient"] for p in result["patients"] if p["in_numerator"]]
 
 
-def reading(result: dict[str, Any], actors: str, halo: bool) -> dict[str, Any]:
+def reading(result: ResultRow, actors: str, halo: bool) -> Reading:
     """The row's reading under one actors x halo combination."""
     found = [r for r in result["readings"] if r["actors"] == actors and r["halo"] is halo]
     assert len(found) == 1, f"no single reading {actors}/{halo}: {result['readings']}"
@@ -383,7 +384,7 @@ WORLD_TIN = "271234567"  # Riverside in support.world
 WORLD_C1_NPI = "1234567893"  # c1, the only clinician with an NPI there
 
 
-def live_measure(program: str = "pi-2018", **options: Any) -> dict[str, Any]:
+def live_measure(program: str = "pi-2018", **options: Any) -> Report:
     """A report over the last 60 days and tomorrow: build_world's visits (30 days ago) and
     every message a test sends now fall inside it."""
     today = timezone.localdate()
