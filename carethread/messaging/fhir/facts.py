@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db.models import Model
 
 from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.resources.encounter import EncounterRecord
@@ -61,6 +63,31 @@ class Facts:
     def _stored(self, ref: str) -> int:
         return int(self.ctx.db_keys[ref])
 
+    def _split(self, refs: set[str]) -> tuple[list[tuple[str, Any]], dict[int, list[str]]]:
+        """``refs`` to records of the input (each with its record) and to stored rows (by row
+        id: more than one reference may name the same row)."""
+        given: list[tuple[str, Any]] = []
+        stored: dict[int, list[str]] = defaultdict(list)
+        for ref in refs:
+            record = self._input(ref)
+            if record is None:
+                stored[self._stored(ref)].append(ref)
+            else:
+                given.append((ref, record))
+        return given, stored
+
+    @staticmethod
+    def _stored_rows(
+        model: type[Model], stored: dict[int, list[str]], *fields: str
+    ) -> Iterator[tuple[str, Any]]:
+        """(reference, ``fields`` values) of each stored row ``stored`` names, read in chunks."""
+        for part in chunks(sorted(stored)):
+            for pk, *values in model._default_manager.filter(pk__in=part).values_list(
+                "pk", *fields
+            ):
+                for ref in stored[pk]:
+                    yield ref, values
+
     def tin(self, org_ref: str) -> str:
         record = self._input(org_ref)
         return str(record.tin) if record is not None else self.tin_by_pk[self._stored(org_ref)]
@@ -91,37 +118,24 @@ class Facts:
         return self
 
     def _patients(self, refs: set[str]) -> None:
-        stored: dict[int, list[str]] = defaultdict(list)
-        for ref in refs:
-            record = self._input(ref)
-            if record is None:
-                stored[self._stored(ref)].append(ref)
-                continue
+        given, stored = self._split(refs)
+        for ref, record in given:
             self.mrn_of[ref] = record.mrn
             if record.organization is not None:
                 self.managing[record.mrn] = self.tin(record.organization)
-        for part in chunks(sorted(stored)):
-            rows = Patient.objects.filter(pk__in=part).values_list(
-                "pk", "mrn", "managing_organization__tin"
-            )
-            for pk, mrn, tin in rows:
-                for ref in stored[pk]:
-                    self.mrn_of[ref] = mrn
-                if tin is not None:
-                    self.managing.setdefault(mrn, tin)
+        for ref, (mrn, tin) in self._stored_rows(
+            Patient, stored, "mrn", "managing_organization__tin"
+        ):
+            self.mrn_of[ref] = mrn
+            if tin is not None:
+                self.managing.setdefault(mrn, tin)
 
     def _representatives(self, refs: set[str]) -> None:
-        stored: dict[int, str] = {}
-        for ref in refs:
-            record = self._input(ref)
-            if record is None:
-                stored[self._stored(ref)] = ref
-            else:
-                self.rep_patient[ref] = self.mrn_of[record.patient]
-        for part in chunks(sorted(stored)):
-            rows = Representative.objects.filter(pk__in=part).values_list("pk", "patient__mrn")
-            for pk, mrn in rows:
-                self.rep_patient[stored[pk]] = mrn
+        given, stored = self._split(refs)
+        for ref, record in given:
+            self.rep_patient[ref] = self.mrn_of[record.patient]
+        for ref, (mrn,) in self._stored_rows(Representative, stored, "patient__mrn"):
+            self.rep_patient[ref] = mrn
 
     def _visits(self, mrns: set[str]) -> None:
         """Where (TIN) and when each subject patient was seen: input and stored encounters."""
@@ -155,20 +169,14 @@ class Facts:
         return str(record.mrn) if record is not None else None
 
     def _roles(self, refs: set[str]) -> None:
-        stored: dict[int, str] = {}
-        for ref in refs:
-            record = self._input(ref)
-            if record is None:
-                stored[self._stored(ref)] = ref
-            else:
-                key = self.practitioner_key(record.practitioner)
-                self.roles[ref] = (key, self.tin(record.organization))
-        for part in chunks(sorted(stored)):
-            rows = Membership.objects.filter(pk__in=part).values_list(
-                "pk", "practitioner_id", "organization__tin"
-            )
-            for pk, practitioner_id, tin in rows:
-                self.roles[stored[pk]] = (practitioner_id, tin)
+        given, stored = self._split(refs)
+        for ref, record in given:
+            key = self.practitioner_key(record.practitioner)
+            self.roles[ref] = (key, self.tin(record.organization))
+        for ref, (practitioner_id, tin) in self._stored_rows(
+            Membership, stored, "practitioner_id", "organization__tin"
+        ):
+            self.roles[ref] = (practitioner_id, tin)
 
     def _memberships(self, keys: set[PractitionerKey]) -> None:
         """Every practice each practitioner belongs to (input roles and stored memberships)."""
@@ -197,14 +205,8 @@ class Facts:
                 self.orgs_of[rows_of[practitioner_id]].add(tin)
 
     def _pools(self, refs: set[str]) -> None:
-        stored: dict[int, str] = {}
-        for ref in refs:
-            record = self._input(ref)
-            if record is None:
-                stored[self._stored(ref)] = ref
-            else:
-                self.pool_tin[ref] = self.tin(record.organization)
-        for part in chunks(sorted(stored)):
-            rows = CareTeamPool.objects.filter(pk__in=part).values_list("pk", "organization__tin")
-            for pk, tin in rows:
-                self.pool_tin[stored[pk]] = tin
+        given, stored = self._split(refs)
+        for ref, record in given:
+            self.pool_tin[ref] = self.tin(record.organization)
+        for ref, (tin,) in self._stored_rows(CareTeamPool, stored, "organization__tin"):
+            self.pool_tin[ref] = tin
