@@ -25,8 +25,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import File, Header, Query, Router, Status, UploadedFile
 
+from carethread.accounts.models import User
 from carethread.api import messaging_schemas as shapes
 from carethread.api import preconditions
+from carethread.api.auth import caller
 from carethread.api.messaging_schemas import (
     AttachmentOut,
     DraftIn,
@@ -42,7 +44,8 @@ from carethread.api.messaging_schemas import (
     ThreadViewOut,
 )
 from carethread.api.schemas import REFUSED, Error, Invalid, Refusal
-from carethread.core.models import Membership
+from carethread.core.json import JsonObject
+from carethread.core.models import Membership, Patient
 from carethread.messaging import actions, attachments, drafts, queries
 from carethread.messaging.access import Viewer, access_attachment, access_thread, viewer_for
 from carethread.messaging.errors import MessagingError
@@ -65,10 +68,6 @@ BINARY = {
 }
 
 
-def _user(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
-
-
 def _client_key(value: str | None) -> str | None:
     if value is None:
         return None
@@ -77,7 +76,7 @@ def _client_key(value: str | None) -> str | None:
     return value
 
 
-def _readings(readings: list[ReadingIn]) -> list[dict[str, Any]] | None:
+def _readings(readings: list[ReadingIn]) -> list[JsonObject] | None:
     return [reading.as_action_input() for reading in readings] or None
 
 
@@ -107,7 +106,9 @@ def _message_out(message: Message, viewer: Viewer) -> dict[str, Any]:
     return shapes.message_out(_single_view(message, viewer), uuids)
 
 
-def _sent(user: Any, message: Message, viewer: Viewer, *, thread: Thread | None = None) -> Any:
+def _sent(
+    user: User, message: Message, viewer: Viewer, *, thread: Thread | None = None
+) -> Status[dict[str, object]]:
     """201 with the new message, or 200 with the one first sent under the same key."""
     if not getattr(message, "replayed", False):
         return Status(
@@ -134,7 +135,7 @@ def _sent(user: Any, message: Message, viewer: Viewer, *, thread: Thread | None 
 
 @router.get("/threads", response={200: InboxOut, 401: Error, 422: Invalid}, summary="The inbox")
 def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
-    viewer = viewer_for(_user(request))
+    viewer = viewer_for(caller(request))
     before = filters.before
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, dt.UTC)
@@ -190,7 +191,7 @@ def start_thread(
     payload: StartIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Any:
-    user = _user(request)
+    user = caller(request)
     viewer = viewer_for(user)
     message = actions.start_thread(
         user,
@@ -219,7 +220,7 @@ def start_thread(
     summary="One conversation (audited)",
 )
 def get_thread(request: HttpRequest, thread_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     thread, viewer = access_thread(user, thread_uuid)
     view = queries.thread_view(thread, viewer)
     actions.record_thread_view(user, thread, request=request)
@@ -253,7 +254,7 @@ def reply(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
     if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
-    user = _user(request)
+    user = caller(request)
     thread, viewer = access_thread(user, thread_uuid)
     message = actions.reply(
         user,
@@ -273,7 +274,7 @@ def reply(
 
 @router.post("/threads/{thread_uuid}/read", response={200: ReadOut, **REFUSED}, summary="Mark read")
 def mark_read(request: HttpRequest, thread_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     thread, viewer = access_thread(user, thread_uuid)
     receipts = actions.mark_read(user, thread, request=request, viewer=viewer)
     return {"unread": 0, "receipts": receipts}
@@ -285,7 +286,7 @@ def mark_read(request: HttpRequest, thread_uuid: UUID) -> Any:
     summary="Retract a message (kept, marked entered in error)",
 )
 def retract(request: HttpRequest, message_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     thread_uuid = (
         Message.objects.filter(uuid=message_uuid, sent_at__isnull=False)
         .values_list("thread__uuid", flat=True)
@@ -315,7 +316,7 @@ def upload(request: HttpRequest, file: File[UploadedFile]) -> Any:
         raise MessagingError("attachment_too_large")
     data = file.read(limit + 1)
     attachment = attachments.upload_attachment(
-        _user(request), filename=file.name or "", data=data, request=request
+        caller(request), filename=file.name or "", data=data, request=request
     )
     name = attachment.unseal("filename_ct") or ""
     return Status(201, shapes.attachment_out(attachment, name))
@@ -335,7 +336,7 @@ def content_disposition(filename: str) -> str:
     summary="Download a file (audited)",
 )
 def download(request: HttpRequest, attachment_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     attachment, _viewer = access_attachment(user, attachment_uuid)
     data = attachment.unseal_bytes("data_ct") or b""
     filename = attachment.unseal("filename_ct") or "attachment"
@@ -360,7 +361,7 @@ def download(request: HttpRequest, attachment_uuid: UUID) -> Any:
     summary="Whom the caller may write to about a patient",
 )
 def recipients(request: HttpRequest, patient: UUID) -> Any:
-    viewer = viewer_for(_user(request))
+    viewer = viewer_for(caller(request))
     try:
         row = drafts.addressable_patient(viewer, patient)
     except MessagingError:
@@ -395,8 +396,16 @@ def recipients(request: HttpRequest, patient: UUID) -> Any:
 # -- drafts ----------------------------------------------------------------------------------
 
 
-def _draft_args(user: Any, payload: DraftIn) -> dict[str, Any]:
-    thread = patient = None
+class _DraftArgs(drafts.DraftContent):
+    """``save_draft``'s keywords read from a ``DraftIn``: the thread or patient and the content."""
+
+    thread: Thread | None
+    patient: Patient | None
+
+
+def _draft_args(user: User, payload: DraftIn) -> _DraftArgs:
+    thread: Thread | None = None
+    patient: Patient | None = None
     if payload.thread is not None:
         thread, _viewer = access_thread(user, payload.thread)
     elif payload.patient is not None:
@@ -413,12 +422,12 @@ def _draft_args(user: Any, payload: DraftIn) -> dict[str, Any]:
 
 @router.get("/drafts", response={200: list[DraftOut], 401: Error}, summary="The caller's drafts")
 def list_drafts(request: HttpRequest) -> Any:
-    return [shapes.draft_out(d) for d in drafts.drafts_of(_user(request))[: queries.MAX_PAGE]]
+    return [shapes.draft_out(d) for d in drafts.drafts_of(caller(request))[: queries.MAX_PAGE]]
 
 
 @router.post("/drafts", response={201: DraftOut, **REFUSED}, summary="Save a new draft")
 def create_draft(request: HttpRequest, payload: DraftIn) -> Any:
-    user = _user(request)
+    user = caller(request)
     draft = drafts.save_draft(user, **_draft_args(user, payload), request=request)
     return Status(201, shapes.draft_out(draft))
 
@@ -430,7 +439,7 @@ def update_draft(
     payload: DraftIn,
     if_match: str | None = preconditions.if_match_header(),
 ) -> Any:
-    user = _user(request)
+    user = caller(request)
     draft = drafts.get_draft(user, draft_uuid)
     draft = drafts.save_draft(
         user,
@@ -448,14 +457,14 @@ def update_draft(
     summary="Delete a draft",
 )
 def delete_draft(request: HttpRequest, draft_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     drafts.delete_draft(user, drafts.get_draft(user, draft_uuid), request=request)
     return HttpResponse(status=204)
 
 
 @router.post("/drafts/{draft_uuid}/send", response=SENT, summary="Send a draft")
 def send_draft(request: HttpRequest, draft_uuid: UUID) -> Any:
-    user = _user(request)
+    user = caller(request)
     viewer = viewer_for(user)
     draft = drafts.get_draft(user, draft_uuid)
     message = drafts.send_draft(user, draft, request=request, viewer=viewer)

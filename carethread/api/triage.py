@@ -22,6 +22,7 @@ from ninja import Router, Status
 from carethread.accounts import roles
 from carethread.accounts.access import access_admin_organization, admin_organizations
 from carethread.api import preconditions
+from carethread.api.auth import caller
 from carethread.api.schemas import REFUSED, Error, Invalid
 from carethread.api.triage_schemas import (
     AssignIn,
@@ -51,10 +52,6 @@ from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import OutOfOffice, RoutingRule, Template, Thread
 
 router = Router(tags=["triage"])
-
-
-def caller(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
 
 
 # -- lookups -------------------------------------------------------------------------------------
