@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
@@ -13,10 +14,13 @@ from django.utils import timezone
 from carethread.accounts import roles
 from carethread.core.models import Organization, Patient, Representative
 
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
+
 Row = TypeVar("Row", bound=Model)
 
 
-def admin_organizations(user: Any) -> QuerySet[Organization]:
+def admin_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
     """Organisations the user administers (an active admin membership of an active practitioner)."""
     practitioner = roles.practitioner_of(user)
     if practitioner is None or not practitioner.active:
@@ -28,7 +32,7 @@ def admin_organizations(user: Any) -> QuerySet[Organization]:
     ).distinct()
 
 
-def one_of(rows: QuerySet[Row], row_uuid: Any) -> Row:
+def one_of(rows: QuerySet[Row], row_uuid: UUID | str) -> Row:
     """The row of ``rows`` (what the caller may reach) with ``row_uuid``; ``Http404`` for any
     other, missing, forbidden and malformed alike."""
     try:
@@ -40,12 +44,12 @@ def one_of(rows: QuerySet[Row], row_uuid: Any) -> Row:
     return row
 
 
-def access_admin_organization(user: Any, org_uuid: UUID | str) -> Organization:
+def access_admin_organization(user: User, org_uuid: UUID | str) -> Organization:
     """One organisation ``user`` administers, by UUID; ``Http404`` for any other."""
     return one_of(admin_organizations(user), org_uuid)
 
 
-def require_practice_admin(user: Any) -> QuerySet[Organization]:
+def require_practice_admin(user: User) -> QuerySet[Organization]:
     orgs = admin_organizations(user)
     if not orgs.exists():
         raise Http404
@@ -60,7 +64,7 @@ def practice_of(patient: Patient) -> Organization | None:
     return encounter.organization if encounter is not None else None
 
 
-def patients_for_admin(user: Any) -> QuerySet[Patient]:
+def patients_for_admin(user: User) -> QuerySet[Patient]:
     """Patients of the organisations the user administers (managed there or seen there)."""
     orgs = admin_organizations(user)
     in_org = Patient.objects.filter(
@@ -74,16 +78,16 @@ def patients_for_admin(user: Any) -> QuerySet[Patient]:
     )
 
 
-def patient_for_admin(user: Any, patient_uuid: Any) -> Patient:
+def patient_for_admin(user: User, patient_uuid: UUID | str) -> Patient:
     return one_of(patients_for_admin(user), patient_uuid)
 
 
-def representative_for_admin(user: Any, representative_uuid: Any) -> Representative:
+def representative_for_admin(user: User, representative_uuid: UUID | str) -> Representative:
     rows = Representative.objects.filter(patient__in=patients_for_admin(user))
     return one_of(rows.select_related("patient", "user"), representative_uuid)
 
 
-def own_representatives(user: Any) -> QuerySet[Representative]:
+def own_representatives(user: User) -> QuerySet[Representative]:
     """The signed-in patient's representatives whose authorisation has not ended (who can see,
     or may come to see, their messages). Anyone who is not a patient has none."""
     patient = roles.patient_of(user)
@@ -98,6 +102,6 @@ def own_representatives(user: Any) -> QuerySet[Representative]:
     )
 
 
-def own_representative(user: Any, representative_uuid: Any) -> Representative:
+def own_representative(user: User, representative_uuid: UUID | str) -> Representative:
     """One of ``own_representatives``, else ``Http404`` (the same for missing and forbidden)."""
     return one_of(own_representatives(user), representative_uuid)

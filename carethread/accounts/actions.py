@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -69,7 +68,7 @@ def create_user(
     practitioner: Practitioner | None = None,
     patient: Patient | None = None,
     representatives: Iterable[Representative] = (),
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> User:
     """Create a login and link it to a practitioner, a patient and/or representative rows."""
@@ -116,7 +115,7 @@ def create_invitation(
     patient: Patient,
     *,
     representative: Representative | None = None,
-    created_by: Any = None,
+    created_by: User | None = None,
     send_email: bool = True,
     request: HttpRequest | None = None,
 ) -> tuple[Invitation, str, str]:
@@ -185,7 +184,7 @@ def _send_invitation(address: str, practice: str, token: str, invitation: Invita
 
 def find_invitation(*, token: str = "", code: str = "") -> Invitation | None:
     """The usable invitation for a link token or a printed code, else None."""
-    lookup: dict[str, Any]
+    lookup: dict[str, object]
     if token:
         lookup = {"token_hash": invitations.token_digest(token)}
     elif invitations.normalise_code(code):
@@ -304,7 +303,7 @@ def _link_enrolled_user(
         _send_login_linked(user, patient, [])
     inv.used_at = timezone.now()
     inv.save(update_fields=["used_at"])
-    details: dict[str, Any] = {
+    details: dict[str, object] = {
         "for": "representative" if rep is not None else "patient",
         "created_by": str(inv.created_by.uuid) if inv.created_by is not None else None,
     }
@@ -341,7 +340,7 @@ def _notify_patient_of_proxy(inv: Invitation) -> bool:
 
 
 def revoke_representative(
-    representative: Representative, *, actor: Any, request: HttpRequest | None = None
+    representative: Representative, *, actor: User | None, request: HttpRequest | None = None
 ) -> None:
     """End a representative's authorisation now (the patient's decision) and cancel their open
     invitations; audited as ``proxy.access_revoked``."""
@@ -373,7 +372,7 @@ def revoke_representative(
 def block_portal_access(
     user: User,
     *,
-    actor: Any,
+    actor: User | None,
     reason_code: str,
     patient: Patient | None = None,
     request: HttpRequest | None = None,
@@ -387,7 +386,7 @@ def block_portal_access(
 def unblock_portal_access(
     user: User,
     *,
-    actor: Any,
+    actor: User | None,
     reason_code: str = "other",
     patient: Patient | None = None,
     request: HttpRequest | None = None,
@@ -401,7 +400,7 @@ def _set_blocked(
     user: User,
     blocked: bool,
     *,
-    actor: Any,
+    actor: User | None,
     reason_code: str,
     patient: Patient | None,
     request: HttpRequest | None,
@@ -427,7 +426,7 @@ def set_practice_admin(
     membership: Membership,
     is_admin: bool,
     *,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
 ) -> None:
     """Grant or withdraw the practice-administrator privilege (a privilege change, audited)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 ACCOUNT_CEILING = "login_failed_account"  # ACCOUNT_RATE_LIMITS entry: all addresses together
 
 
-def login_key(credentials: dict[str, Any]) -> str:
+def login_key(credentials: Mapping[str, object]) -> str:
     """The account a sign-in attempt is for, as the throttles key it (the typed email)."""
     login = credentials.get("email", credentials.get("username", ""))
     return str(login or "").strip().lower()
@@ -88,13 +88,15 @@ class AccountAdapter(DefaultAccountAdapter):
             raise PermissionDenied("Unable to determine the client's address")
         return address
 
-    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: object) -> str:
         # allauth's per-key limit of failed sign-ins: per account *from one address*, so that a
         # stranger elsewhere cannot lock a known account out. The account as a whole has its
         # own, much higher ceiling (``login_failed_account``).
         return f"{login_key(credentials)}|{ratelimit.get_ip(request)}"
 
-    def _delete_login_attempts_cached_email(self, request: HttpRequest, **credentials: Any) -> None:
+    def _delete_login_attempts_cached_email(
+        self, request: HttpRequest, **credentials: object
+    ) -> None:
         # After a successful password reset: the reset address's count and the account's.
         super()._delete_login_attempts_cached_email(request, **credentials)
         ratelimit.clear(
@@ -104,7 +106,7 @@ class AccountAdapter(DefaultAccountAdapter):
             key=login_key(credentials),
         )
 
-    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+    def pre_authenticate(self, request: HttpRequest, **credentials: object) -> None:
         try:
             # Per address, and per (account, address) ...
             super().pre_authenticate(request, **credentials)
@@ -126,7 +128,7 @@ class AccountAdapter(DefaultAccountAdapter):
             )
             raise
 
-    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+    def pre_login(self, request: HttpRequest, user: User, **kwargs: object) -> HttpResponse | None:
         if getattr(user, "is_blocked", False):
             from allauth.account.internal.stagekit import clear_login
 
@@ -141,7 +143,7 @@ class AccountAdapter(DefaultAccountAdapter):
             return render(request, "accounts/blocked.html", status=403)
         return super().pre_login(request, user, **kwargs)
 
-    def reauthenticate(self, user: Any, password: str) -> bool:
+    def reauthenticate(self, user: User, password: str) -> bool:
         ok = super().reauthenticate(user, password)
         if ok:
             record(
@@ -152,7 +154,7 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return ok
 
-    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+    def is_reauthentication_required(self, *, app: str, **kwargs: object) -> bool:
         if not super().is_reauthentication_required(app=app, **kwargs):
             return False
         # Setting up the first authenticator right after signing in (the forced enrolment of
@@ -160,7 +162,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # (removing a factor, new recovery codes) still needs a fresh re-authentication.
         return not (app == "allauth.mfa" and mfa_enrolment_in_progress(self.request))
 
-    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, object]) -> None:
         # A mail server that is down must not turn a password reset into an error page, nor
         # reveal through an error whether the address has an account.
         try:
@@ -177,6 +179,6 @@ class MFAAdapter(DefaultMFAAdapter):
     def decrypt(self, encrypted_text: str) -> str:
         return mfa_secrets.unseal(encrypted_text)
 
-    def get_totp_label(self, user: Any) -> str:
+    def get_totp_label(self, user: User) -> str:
         # The authenticator app shows this label; an email address is enough, no name.
         return str(user.email)

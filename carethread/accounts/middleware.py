@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
@@ -28,6 +29,9 @@ from carethread.accounts import roles
 from carethread.accounts.receivers import LOGOUT_AUDITED
 from carethread.audit import codes
 from carethread.audit.actions import record
+
+if TYPE_CHECKING:
+    from carethread.accounts.models import User
 
 LAST_ACTIVITY_KEY = "carethread_last_activity"
 GUARD_CACHE_KEY = "carethread_guard"
@@ -46,7 +50,7 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def _has_totp(user: Any) -> bool:
+def _has_totp(user: User | AnonymousUser) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
@@ -60,7 +64,7 @@ def guard_state(request: HttpRequest) -> tuple[bool, bool]:
     cached: tuple[bool, bool] | None = getattr(request, "_carethread_guard", None)
     if cached is not None:
         return cached
-    user: Any = request.user
+    user = request.user
     current = now()
     entry = request.session.get(GUARD_CACHE_KEY)
     if (
@@ -114,7 +118,9 @@ def _login_url(request: HttpRequest) -> str:
     return url
 
 
-def end_session(request: HttpRequest, action: str, details: dict[str, Any], message: str) -> None:
+def end_session(
+    request: HttpRequest, action: str, details: dict[str, object], message: str
+) -> None:
     record(action, actor=request.user, request=request, details=details)
     setattr(request, LOGOUT_AUDITED, True)
     logout(request)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import get_adapter
@@ -39,7 +38,7 @@ class ResetPasswordForm(CheckedForm, AllauthResetPasswordForm):
         self.users = list(User.objects.filter(email__iexact=email.strip(), is_active=True))
         return email
 
-    def save(self, request: HttpRequest, **kwargs: Any) -> str:
+    def save(self, request: HttpRequest, **kwargs: object) -> str:
         from carethread.accounts.tasks import send_password_reset
 
         send_password_reset.enqueue([user.pk for user in self.users])

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from carethread.core.models import Patient, Practitioner
 
 
-def practitioner_of(user: User) -> Practitioner | None:
+def practitioner_of(user: User | AnonymousUser) -> Practitioner | None:
+    """The practitioner linked to this login, if any (an anonymous user has none)."""
+    if isinstance(user, AnonymousUser):
+        return None
     try:
         return user.practitioner
     except AttributeError:
@@ -22,7 +25,10 @@ def practitioner_of(user: User) -> Practitioner | None:
         return None
 
 
-def patient_of(user: User) -> Patient | None:
+def patient_of(user: User | AnonymousUser) -> Patient | None:
+    """The patient linked to this login, if any (an anonymous user has none)."""
+    if isinstance(user, AnonymousUser):
+        return None
     try:
         return user.patient
     except Exception:  # RelatedObjectDoesNotExist
@@ -31,8 +37,6 @@ def patient_of(user: User) -> Patient | None:
 
 def is_practice_user(user: User | AnonymousUser) -> bool:
     """An active practitioner with an active membership (never an anonymous user)."""
-    if isinstance(user, AnonymousUser):
-        return False
     practitioner = practitioner_of(user)
     return (
         practitioner is not None

@@ -149,8 +149,8 @@ def record(
     outcome = str(outcome)
     if outcome not in AuditEvent.Outcome.values:
         raise ValueError(f"audit outcome must be one of {AuditEvent.Outcome.values}")
-    details = canonical_json_value(dict(details or {}))
-    check_details(details)
+    checked = canonical_json_value(dict(details or {}))
+    check_details(checked)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "uuid", obj.pk))
@@ -168,7 +168,7 @@ def record(
     key_id, key = keys.current()
     with nullcontext() if in_caller else transaction.atomic():
         head = _lock_head()
-        fields: dict[str, Any] = {
+        fields: dict[str, object] = {
             "seq": head.last_seq + 1,
             # Taken under the lock, so time order follows seq order (clock permitting).
             "occurred_at": dt.datetime.now(dt.UTC),
@@ -181,7 +181,7 @@ def record(
             "object_id": str(object_id)[:64],
             "outcome": outcome,
             "source_address": client_address(who.get("request")),
-            "details": details,
+            "details": checked,
             "key_id": key_id,
         }
         fields["hash"] = keyed_hash(key, head.last_hash, fields)

@@ -50,7 +50,7 @@ def _canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def canonical_json_value(value: Any) -> Any:
+def canonical_json_value(value: object) -> object:
     """``value`` with whole floats turned into ints, recursively (see the module docstring)."""
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):

@@ -11,16 +11,20 @@ the legacy part outside the database too.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 
 from carethread.audit import checkpoints, codes, keys
 from carethread.audit.chain import keyed_hash
+from carethread.audit.models import AuditChainHead, AuditEvent
 
 
-def seal_legacy(event_model: Any, head_model: Any, using: str) -> int | None:
-    """Append the sealing entry if the trail ends in a legacy entry; returns its ``seq``."""
+def seal_legacy(
+    event_model: type[AuditEvent], head_model: type[AuditChainHead], using: str
+) -> int | None:
+    """Append the sealing entry if the trail ends in a legacy entry; returns its ``seq``.
+
+    The models are the migration's historical ones, with the fields of today's."""
     with transaction.atomic(using=using):
         head = head_model.objects.using(using).select_for_update().filter(pk=1).first()
         if head is None or head.last_seq == 0:
@@ -29,8 +33,9 @@ def seal_legacy(event_model: Any, head_model: Any, using: str) -> int | None:
         if last is None or last.key_id:
             return None
         key_id, key = keys.current()
-        fields: dict[str, Any] = {
-            "seq": head.last_seq + 1,
+        seq = head.last_seq + 1
+        fields: dict[str, object] = {
+            "seq": seq,
             "occurred_at": dt.datetime.now(dt.UTC),
             "actor_id": None,
             "actor_label": "system",
@@ -44,12 +49,9 @@ def seal_legacy(event_model: Any, head_model: Any, using: str) -> int | None:
             "details": {"legacy_entries": head.last_seq},
             "key_id": key_id,
         }
-        fields["hash"] = keyed_hash(key, head.last_hash, fields)
+        digest = fields["hash"] = keyed_hash(key, head.last_hash, fields)
         event_model.objects.using(using).create(prev_hash=head.last_hash, **fields)
-        head_model.objects.using(using).filter(pk=1).update(
-            last_seq=fields["seq"], last_hash=fields["hash"]
-        )
-        seq, digest = fields["seq"], fields["hash"]
+        head_model.objects.using(using).filter(pk=1).update(last_seq=seq, last_hash=digest)
         transaction.on_commit(
             lambda: checkpoints.write(seq, digest, "migration"), using=using, robust=True
         )

@@ -11,7 +11,8 @@ triggers (migration 0002, ``carethread.audit.triggers``) refuse it for raw SQL t
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Collection, Iterable
+from typing import NoReturn
 
 from django.db import models
 
@@ -25,23 +26,25 @@ def _refuse(what: str) -> NoReturn:
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def update(self, **kwargs: Any) -> NoReturn:
+    def update(self, **kwargs: object) -> NoReturn:
         _refuse("update")
 
     def delete(self) -> NoReturn:
         _refuse("delete")
 
-    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
+    def bulk_update(
+        self, objs: Iterable[AuditEvent], fields: Iterable[str], batch_size: int | None = None
+    ) -> NoReturn:
         _refuse("bulk_update")
 
     def bulk_create(
         self,
-        objs: Any,
+        objs: Iterable[AuditEvent],
         batch_size: int | None = None,
         ignore_conflicts: bool = False,
         update_conflicts: bool = False,
-        update_fields: Any = None,
-        unique_fields: Any = None,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
     ) -> NoReturn:
         # New entries go through carethread.audit.actions, which extends the hash chain.
         _refuse("bulk_create outside carethread.audit.actions")
@@ -95,13 +98,22 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(
+        self,
+        *,
+        force_insert: bool | tuple[models.base.ModelBase, ...] = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Iterable[str] | None = None,
+    ) -> None:
+        """Insert the new event (always an insert: a saved event is never changed)."""
         if not self._state.adding:
             _refuse("changing a saved event")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        super().save(
+            force_insert=True, force_update=force_update, using=using, update_fields=update_fields
+        )
 
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         _refuse("delete")
 
 

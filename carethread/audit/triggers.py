@@ -16,7 +16,7 @@ the database.
 
 from __future__ import annotations
 
-from typing import Any
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 _SQLITE_INSTALL = [
     """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_auditevent
@@ -75,18 +75,18 @@ _STATEMENTS = {
 }
 
 
-def _run(connection: Any, statements: list[str]) -> None:
+def _run(connection: BaseDatabaseWrapper, statements: list[str]) -> None:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
 
 
-def install(connection: Any) -> None:
+def install(connection: BaseDatabaseWrapper) -> None:
     """Create the triggers on ``connection`` (a no-op on databases other than the two above)."""
     if connection.vendor in _STATEMENTS:
         _run(connection, _STATEMENTS[connection.vendor][0])
 
 
-def remove(connection: Any) -> None:
+def remove(connection: BaseDatabaseWrapper) -> None:
     if connection.vendor in _STATEMENTS:
         _run(connection, _STATEMENTS[connection.vendor][1])

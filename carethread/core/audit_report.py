@@ -20,7 +20,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TextIO, Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -29,6 +29,9 @@ from carethread.audit import codes
 from carethread.audit.actions import ACTION_PATTERN, Who, record
 from carethread.audit.models import AuditEvent
 from carethread.core.models import Patient
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 HEADER = (
     "seq",
@@ -221,7 +224,7 @@ def iter_rows(filters: ReportFilters, *, chunk_size: int = 2000) -> Iterator[lis
         ]
 
 
-def write_csv(filters: ReportFilters, out: TextIO) -> int:
+def write_csv(filters: ReportFilters, out: SupportsWrite[str]) -> int:
     """Write the header and the rows as CSV; returns the number of rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)

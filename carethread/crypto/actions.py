@@ -9,13 +9,13 @@ next pass), so no concurrent write is ever lost.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Unpack
 
 from django.db import transaction
 from django.utils import timezone
 
 from carethread.audit import codes
-from carethread.audit.actions import record
+from carethread.audit.actions import Who, record
 from carethread.audit.models import AuditEvent
 from carethread.crypto import keyring
 from carethread.crypto.aead import (
@@ -77,7 +77,7 @@ def rewrap_data_keys(key_file: KeyFile) -> int:
 
 @dataclass
 class BatchResult:
-    last_pk: Any = None
+    last_pk: int | None = None
     scanned: int = 0
     reencrypted: int = 0
     conflicts: int = 0
@@ -86,7 +86,7 @@ class BatchResult:
 
 
 def reencrypt_batch(
-    entry: EncryptedField, *, after_pk: Any, batch_size: int, key_id: str, key: bytes
+    entry: EncryptedField, *, after_pk: int | None, batch_size: int, key_id: str, key: bytes
 ) -> BatchResult:
     """Re-encrypt under (key_id, key) the next ``batch_size`` values after ``after_pk``."""
     result = BatchResult(last_pk=after_pk)
@@ -140,7 +140,8 @@ def retire_unused(in_use: set[str]) -> int:
         )
 
 
-def record_rotation(counts: dict[str, int], **actor: Any) -> None:
+def record_rotation(counts: dict[str, int], **who: Unpack[Who]) -> None:
+    """Audit a rotation (``counts`` of what it did) by ``who``, failed if a value failed."""
     with transaction.atomic():
         record(
             codes.KEYS_ROTATED,
@@ -149,5 +150,5 @@ def record_rotation(counts: dict[str, int], **actor: Any) -> None:
             if counts.get("failures")
             else AuditEvent.Outcome.SUCCESS,
             details=counts,
-            **actor,
+            **who,
         )

@@ -10,22 +10,24 @@ rotation re-encrypts it.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.db import models
+from django.db.models.options import Options
 
 from carethread.crypto.aead import decrypt_value, encrypt_value
 
 
-def encrypted_field(*, null: bool = False, **kwargs: Any) -> models.BinaryField:
+def encrypted_field(*, null: bool = False) -> models.BinaryField:
     """A column for one envelope (never editable in forms, never shown as-is)."""
-    return models.BinaryField(null=null, blank=null, editable=False, **kwargs)
+    return models.BinaryField(null=null, blank=null, editable=False)
 
 
 class EncryptedValuesMixin:
     """``seal``/``unseal`` for BinaryField envelopes bound to (db_table, uuid, field)."""
 
-    _meta: Any
-    uuid: Any
+    _meta: Options[Any]
+    uuid: UUID | None
 
     def seal(self, field: str, plaintext: str | bytes) -> None:
         if self.uuid is None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import models, transaction
 
 from carethread.crypto.aead import (
     IntegrityFailure,
@@ -31,6 +31,12 @@ from carethread.crypto.aead import (
     encrypt_with,
     envelope_key_id,
 )
+
+if TYPE_CHECKING:
+    from allauth.mfa.models import Authenticator
+
+    from carethread.core.json import JsonValue
+    from carethread.crypto.actions import BatchResult
 
 MARKER = "ct1:"
 TABLE = "mfa_authenticator"
@@ -80,7 +86,7 @@ def key_id_of(value: str) -> str:
     return envelope_key_id(_envelope(value))
 
 
-def map_secrets(data: Any, change: Callable[[str], str]) -> Any:
+def map_secrets(data: JsonValue, change: Callable[[str], str]) -> JsonValue:
     """A copy of an authenticator's ``data`` with ``change`` applied to each secret in it (the
     TOTP ``secret``, the recovery codes' ``seed`` and any ``migrated_codes``)."""
     if not isinstance(data, dict):
@@ -96,7 +102,7 @@ def map_secrets(data: Any, change: Callable[[str], str]) -> Any:
     return new
 
 
-def secrets_in(data: Any) -> list[str]:
+def secrets_in(data: JsonValue) -> list[str]:
     found: list[str] = []
 
     def note(value: str) -> str:
@@ -113,7 +119,7 @@ class MFASecretStore:
     label = "mfa.authenticator.data"
 
     @staticmethod
-    def _rows() -> Any:
+    def _rows() -> models.QuerySet[Authenticator]:
         from allauth.mfa.models import Authenticator
 
         return Authenticator.objects.filter(type__in=SEALED_TYPES)
@@ -121,7 +127,9 @@ class MFASecretStore:
     def count(self) -> int:
         return int(self._rows().count())
 
-    def reencrypt_batch(self, *, after_pk: Any, batch_size: int, key_id: str, key: bytes) -> Any:
+    def reencrypt_batch(
+        self, *, after_pk: int | None, batch_size: int, key_id: str, key: bytes
+    ) -> BatchResult:
         from carethread.crypto.actions import BatchResult
 
         result = BatchResult(last_pk=after_pk)
@@ -157,7 +165,7 @@ class MFASecretStore:
         return result
 
 
-def seal_all(authenticators: Any) -> int:
+def seal_all(authenticators: models.Manager[Authenticator]) -> int:
     """Seal every plain-text secret of ``authenticators`` (a queryset); returns rows changed.
     Used by the data migration."""
     changed = 0
@@ -169,7 +177,7 @@ def seal_all(authenticators: Any) -> int:
     return changed
 
 
-def unseal_all(authenticators: Any) -> int:
+def unseal_all(authenticators: models.Manager[Authenticator]) -> int:
     """Back to plain text (the data migration's reverse); a value that fails stops it."""
     changed = 0
     for row in authenticators.filter(type__in=SEALED_TYPES).order_by("pk"):

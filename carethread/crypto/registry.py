@@ -17,7 +17,7 @@ rotation walks ``stores()``: the fields and those stores.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.db import models
 
@@ -34,7 +34,7 @@ class EnvelopeStore(Protocol):
         ...
 
     def reencrypt_batch(
-        self, *, after_pk: Any, batch_size: int, key_id: str, key: bytes
+        self, *, after_pk: int | None, batch_size: int, key_id: str, key: bytes
     ) -> BatchResult:
         """Re-encrypt the next rows after ``after_pk`` under (key_id, key), compare-and-swap."""
         ...
@@ -58,7 +58,7 @@ class EncryptedField:
         return self.model._base_manager.exclude(**{f"{self.field}__isnull": True}).count()
 
     def reencrypt_batch(
-        self, *, after_pk: Any, batch_size: int, key_id: str, key: bytes
+        self, *, after_pk: int | None, batch_size: int, key_id: str, key: bytes
     ) -> BatchResult:
         from carethread.crypto.actions import reencrypt_batch
 

@@ -4,11 +4,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from carethread.accounts import access, roles
+from carethread.web.decorators import AuthedRequest
 
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
     practitioner = roles.practitioner_of(user)
     memberships = (

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from carethread.notifications import actions
+from carethread.web.decorators import AuthedRequest
 
 LABELS = {
     actions.KIND_MESSAGE_NEW: "A new secure message is waiting for me",
@@ -19,7 +20,7 @@ LABELS = {
 }
 
 
-def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
+def _page(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
     prefs = actions.preferences(request.user)
     kinds = [
         {"kind": kind, "label": LABELS.get(kind, kind), "on": on}
@@ -32,10 +33,10 @@ def _page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthedRequest) -> HttpResponse:
     if request.method == "GET":
         return _page(request)
-    user: Any = request.user
+    user = request.user
     known = actions.kinds_for(user)
     chosen = request.POST.getlist("email")
     if any(kind not in known for kind in chosen):

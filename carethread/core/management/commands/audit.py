@@ -22,8 +22,17 @@ from carethread.audit import checkpoints, codes
 from carethread.audit.actions import AuditChainError, operator, record
 from carethread.audit.models import AuditChainHead, AuditEvent
 from carethread.audit.verify import VerifyResult, verify_chain
-from carethread.core.audit_report import ReportError, parse_filters, record_viewing, write_csv
+from carethread.core.audit_report import (
+    ReportError,
+    ReportFilters,
+    parse_filters,
+    record_viewing,
+    write_csv,
+)
 from carethread.keyfile import KeyRingError
+
+#: The options of ``report`` that filter and sort it (``parse_filters``).
+FILTER_OPTIONS = ("start", "end", "user", "patient", "action", "outcome", "sort")
 
 
 class _Writer:
@@ -54,7 +63,7 @@ def join_sort_values(args: list[str] | None) -> list[str] | None:
 class Command(BaseCommand):
     help = "Check the audit trail's hash chain (verify) or export the audit report (report)."
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parse_args = parser.parse_args
         setattr(  # noqa: B010 - wrap the bound method
@@ -81,16 +90,19 @@ class Command(BaseCommand):
         )
         report.add_argument("--output", type=Path, help="write to FILE instead of stdout")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         if options["subcommand"] == "verify":
-            self.verify(options)
-        else:
-            self.report(options)
+            self.verify(chunk_size=options["chunk_size"], audited=not options["no_record"])
+            return
+        try:
+            filters = parse_filters(**{name: options[name] for name in FILTER_OPTIONS})
+        except ReportError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self.report(filters, options["output"])
 
     # verify -------------------------------------------------------------------------------
 
-    def verify(self, options: Any) -> None:
-        chunk_size = options["chunk_size"]
+    def verify(self, *, chunk_size: int, audited: bool) -> None:
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1", returncode=2)
         try:
@@ -101,7 +113,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from None
         event: AuditEvent | None = None
         recorded = ""
-        if not options["no_record"]:
+        if audited:
             event, recorded = self._record_verify(result)
         if result.problem is not None:
             raise CommandError(
@@ -149,23 +161,10 @@ class Command(BaseCommand):
 
     # report -------------------------------------------------------------------------------
 
-    def report(self, options: Any) -> None:
-        try:
-            filters = parse_filters(
-                start=options["start"],
-                end=options["end"],
-                user=options["user"],
-                patient=options["patient"],
-                action=options["action"],
-                outcome=options["outcome"],
-                sort=options["sort"],
-            )
-        except ReportError as exc:
-            raise CommandError(str(exc), returncode=2) from None
-        output: Path | None = options["output"]
+    def report(self, filters: ReportFilters, output: Path | None) -> None:
         try:
             if output is None:
-                rows = write_csv(filters, _Writer(self))  # type: ignore[arg-type]
+                rows = write_csv(filters, _Writer(self))
             else:
                 with output.open("w", newline="", encoding="utf-8") as out:
                     rows = write_csv(filters, out)

@@ -36,12 +36,12 @@ class Command(BaseCommand):
         )
         sub.add_parser("status", help="list the data keys and their states")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             if options["subcommand"] == "status":
                 self.status()
             else:
-                self.rotate(options)
+                self.rotate(batch_size=options["batch_size"], new_kek=options["new_kek"])
         except KeyRingError as exc:
             raise CommandError(str(exc), returncode=2) from None
 
@@ -56,13 +56,11 @@ class Command(BaseCommand):
                 f"created {when:%Y-%m-%d %H:%M}{retired}"
             )
 
-    def rotate(self, options: Any) -> None:
-        if options["batch_size"] < 1:
+    def rotate(self, *, batch_size: int, new_kek: bool) -> None:
+        if batch_size < 1:
             raise CommandError("--batch-size must be at least 1", returncode=2)
         with progress.shown() as shown:
-            report = rotate(
-                batch_size=options["batch_size"], new_kek=options["new_kek"], progress=shown
-            )
+            report = rotate(batch_size=batch_size, new_kek=new_kek, progress=shown)
         actions.record_rotation(report.counts(), **operator())
         self.stdout.write(
             f"new data key {report.new_key_id}: {report.reencrypted} of {report.values} values "
