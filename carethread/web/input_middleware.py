@@ -14,9 +14,8 @@ The fields' other checks (control characters, dates out of range) are the forms'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
@@ -27,7 +26,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 UNREADABLE = "The form could not be read: send it again from the page."
 
 
-def _pairs(data: Any) -> Iterable[tuple[str, Any]]:
+def _pairs(data: QueryDict) -> Iterable[tuple[str, str]]:
     for key, values in data.lists():
         for value in values:
             yield key, value

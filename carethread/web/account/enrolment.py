@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from carethread.accounts import access, actions
-from carethread.accounts.models import Invitation
+from carethread.accounts.models import Invitation, User
 from carethread.web.account.forms import DateOfBirthForm, EnrolCodeForm, EnrolForm
 
 ENROL_SESSION_KEY = "carethread_enrol_invitation"
@@ -87,7 +87,8 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
     invitation = _session_invitation(request)
     if invitation is None:
         return _invalid(request)
-    signed_in = request.user.is_authenticated
+    account = request.user if isinstance(request.user, User) else None
+    signed_in = account is not None
     form_class = DateOfBirthForm if signed_in else EnrolForm
     form = form_class(request.POST or None)
     context: dict[str, Any] = {
@@ -107,7 +108,7 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
                     data["birth_date"],
                     data.get("email", ""),
                     data.get("password1"),
-                    user=request.user if signed_in else None,  # type: ignore[arg-type]
+                    user=account,
                     request=request,
                 )
             except actions.EnrolmentError as error:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from carethread.api import actions
 from carethread.api.models import ApiToken
 from carethread.api.tokens import DEFAULT_LIFETIME_DAYS, LIFETIME_DAYS
+from carethread.web.decorators import AuthedRequest
 
 REFUSALS = {
     "not_allowed": "This login cannot use the API.",
@@ -35,10 +35,9 @@ def _lifetime(value: str) -> int:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 4 else 0
 
 
-def _page(request: HttpRequest, *, new_token: str = "", status: int = 200) -> HttpResponse:
-    user: Any = request.user
-    tokens = ApiToken.objects.filter(user=user)
-    context: dict[str, Any] = {
+def _page(request: AuthedRequest, *, new_token: str = "", status: int = 200) -> HttpResponse:
+    tokens = ApiToken.objects.filter(user=request.user)
+    context: dict[str, object] = {
         "tokens": tokens,
         "new_token": new_token,
         "now": timezone.now(),
@@ -51,7 +50,7 @@ def _page(request: HttpRequest, *, new_token: str = "", status: int = 200) -> Ht
 @never_cache
 @login_required
 @require_GET
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthedRequest) -> HttpResponse:
     return _page(request)
 
 
@@ -59,7 +58,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @reauthentication_required
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthedRequest) -> HttpResponse:
     try:
         _token, raw = actions.create_token(
             request.user,
@@ -75,9 +74,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_uuid: UUID) -> HttpResponse:
-    user: Any = request.user
-    token = get_object_or_404(ApiToken, uuid=token_uuid, user=user)
+def token_revoke(request: AuthedRequest, token_uuid: UUID) -> HttpResponse:
+    token = get_object_or_404(ApiToken, uuid=token_uuid, user=request.user)
     if actions.revoke_token(token, actor=request.user, request=request):
         messages.info(request, "The token was revoked.")
     return redirect("api_tokens")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -25,7 +25,7 @@ from carethread.core.models import Organization
 from carethread.messaging.models import Message, Thread
 from carethread.notifications import health
 from carethread.notifications.models import Notification
-from carethread.web.decorators import signed_in_never_cached
+from carethread.web.decorators import AuthedRequest, signed_in_never_cached
 
 # subject_type -> the uuids of that practice's subjects of this type
 SUBJECTS: dict[str, Callable[[Organization], QuerySet[Any]]] = {
@@ -47,7 +47,7 @@ def notifications_of(org: Organization) -> QuerySet[Notification]:
 
 @require_GET
 @signed_in_never_cached
-def delivery_health(request: HttpRequest) -> HttpResponse:
+def delivery_health(request: AuthedRequest) -> HttpResponse:
     orgs = require_practice_admin(request.user).order_by("name", "pk")
     practices = []
     for org in orgs:

@@ -8,21 +8,27 @@ the user administers are ever considered.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from carethread.accounts.access import patients_for_admin
 from carethread.core.models import Organization, Practitioner
+from carethread.measures.access import administered_practice
 from carethread.messaging import outreach as outreach_actions
 from carethread.messaging.errors import MessagingError
-from carethread.web.decorators import signed_in_never_cached
-from carethread.web.measures.forms import OutreachForm, ReportQuery, admin_orgs, read_query
+from carethread.messaging.models import Outreach
+from carethread.web.decorators import AuthedRequest, signed_in_never_cached
+from carethread.web.measures.forms import (
+    OutreachForm,
+    ReportQuery,
+    admin_orgs,
+    outsiders_404,
+    read_query,
+)
 from carethread.web.messaging import reads
 from carethread.web.messaging.pages import form_error
 
@@ -41,10 +47,8 @@ def outreach_organization(
     if query is None:
         raise Http404
     tin = data.get("row_tin") or query.tin or (next(iter(orgs)) if len(orgs) == 1 else "")
-    organization = orgs.get(tin)
-    if organization is None:
-        raise Http404
-    return organization, query
+    with outsiders_404():
+        return administered_practice(orgs, tin), query
 
 
 def back_url(data: QueryDict, orgs: dict[str, Organization]) -> str:
@@ -56,7 +60,7 @@ def back_url(data: QueryDict, orgs: dict[str, Organization]) -> str:
 
 @signed_in_never_cached
 @require_POST
-def outreach(request: HttpRequest) -> HttpResponse:
+def outreach(request: AuthedRequest) -> HttpResponse:
     orgs = admin_orgs(request)
     organization, query = outreach_organization(request.POST, orgs)
     viewer = reads.viewer_of(request)
@@ -75,7 +79,7 @@ def outreach(request: HttpRequest) -> HttpResponse:
     row_npi = request.POST.get("row_npi") or ""
     clinicians = reads.clinician_choices(viewer, [organization])
     row_clinician = Practitioner.objects.filter(npi=row_npi).first() if row_npi else None
-    initial: dict[str, Any] = {"patients": [str(p.uuid) for p in candidates[:limit]]}
+    initial: dict[str, object] = {"patients": [str(p.uuid) for p in candidates[:limit]]}
     if row_clinician is not None and any(
         key == str(row_clinician.uuid) for key, _ in clinicians or []
     ):
@@ -87,7 +91,7 @@ def outreach(request: HttpRequest) -> HttpResponse:
         patients=[(str(p.uuid), f"{p.display_name} (MRN {p.mrn})") for p in candidates],
         clinicians=clinicians,
     )
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "form": form,
         "organization": organization,
         "report_fields": query.fields(),
@@ -104,9 +108,7 @@ def outreach(request: HttpRequest) -> HttpResponse:
     }
     if previewing and form.is_valid():
         data = form.cleaned_data
-        behalf = None
-        if data.get("on_behalf_of"):
-            behalf = Practitioner.objects.filter(uuid=data["on_behalf_of"]).first()
+        behalf = next(iter(reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])), None)
         try:
             row = outreach_actions.preview(
                 request.user,
@@ -138,16 +140,19 @@ def outreach(request: HttpRequest) -> HttpResponse:
     return render(request, "measures/outreach_compose.html", context, status=status)
 
 
-def _own_outreach(request: HttpRequest, outreach_uuid: str, orgs: dict[str, Organization]) -> Any:
+def _own_outreach(
+    request: AuthedRequest, outreach_uuid: str, orgs: dict[str, Organization]
+) -> Outreach:
+    """The caller's own outreach, from a practice they still administer; else the house's 404."""
     row = outreach_actions.outreach_for(request.user, reads.parse_uuid(outreach_uuid))
-    if row.organization.tin not in orgs:
-        raise Http404
+    with outsiders_404():
+        administered_practice(orgs, row.organization.tin)
     return row
 
 
 @signed_in_never_cached
 @require_POST
-def outreach_confirm(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
+def outreach_confirm(request: AuthedRequest, outreach_uuid: str) -> HttpResponse:
     orgs = admin_orgs(request)
     row = _own_outreach(request, outreach_uuid, orgs)
     try:
@@ -164,7 +169,7 @@ def outreach_confirm(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def outreach_cancel(request: HttpRequest, outreach_uuid: str) -> HttpResponse:
+def outreach_cancel(request: AuthedRequest, outreach_uuid: str) -> HttpResponse:
     orgs = admin_orgs(request)
     row = _own_outreach(request, outreach_uuid, orgs)
     try:

@@ -7,17 +7,26 @@ Choices hold UUIDs only; the views turn them back into the rows they listed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.datastructures import MultiValueDict
 
 from carethread.core.forms import CheckedForm
 from carethread.messaging.models import Category, Thread
 from carethread.messaging.posting import MAX_BODY, MAX_SUBJECT
 
 MAX_NOTE = 10_000
+
+FormData: TypeAlias = Mapping[str, object]
+"""What a bound form reads: a request's GET or POST, or a plain dict."""
+FormFiles: TypeAlias = MultiValueDict[str, UploadedFile]
+"""A request's uploaded files."""
+Choices: TypeAlias = list[tuple[str, str]]
 
 CATEGORY_CHOICES = [("", "Choose a category"), *Category.choices]
 WEIGHT_UNITS = [("lb", "lb"), ("kg", "kg")]
@@ -37,9 +46,15 @@ class PageForm(CheckedForm):
     """Labels without a trailing colon (they read better, and are what a screen reader says);
     every field carries the shared input checks."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: FormData | None = None,
+        files: FormFiles | None = None,
+        *,
+        prefix: str | None = None,
+        initial: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(data, files, prefix=prefix, initial=initial, label_suffix="")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -49,19 +64,19 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     """Zero or more uploaded files (``<input type=file multiple>``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, label: str) -> None:
+        super().__init__(label=label, widget=MultipleFileInput(), required=False)
 
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+    def clean(self, data: object, initial: object = None) -> list[UploadedFile]:
         files = data if isinstance(data, list | tuple) else [data] if data else []
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+        cleaned: list[UploadedFile] = [
+            super(MultipleFileField, self).clean(f, initial) for f in files if f
+        ]
         limit = settings.CARETHREAD_ATTACHMENT_MAX_COUNT
         if len(cleaned) > limit:
             raise forms.ValidationError(f"Attach at most {limit} files.")
         max_bytes = settings.CARETHREAD_ATTACHMENT_MAX_BYTES
-        if any(f.size > max_bytes for f in cleaned):
+        if any((f.size or 0) > max_bytes for f in cleaned):
             raise forms.ValidationError(f"Each file must be at most {_size(max_bytes)}.")
         return cleaned
 
@@ -176,13 +191,15 @@ class PatientComposeForm(ReadingsMixin, MessageTextMixin):
 
     def __init__(
         self,
-        *args: Any,
-        recipients: list[tuple[str, list[tuple[str, str]]]],
+        data: FormData | None = None,
+        files: FormFiles | None = None,
+        *,
+        initial: dict[str, object] | None = None,
+        recipients: list[tuple[str, Choices]],
         allow_private: bool,
         attachments: bool,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(data, files, initial=initial)
         choices_of(self, "recipient").choices = [("", "Choose who to write to"), *recipients]
         if not allow_private:
             # A representative writes: the patient alone may keep a thread from representatives.
@@ -241,14 +258,16 @@ class PracticeComposeForm(MessageTextMixin):
 
     def __init__(
         self,
-        *args: Any,
-        organizations: list[tuple[str, str]],
-        colleagues: list[tuple[str, str]],
-        clinicians: list[tuple[str, str]] | None,
+        data: FormData | None = None,
+        files: FormFiles | None = None,
+        *,
+        initial: dict[str, object] | None = None,
+        organizations: Choices,
+        colleagues: Choices,
+        clinicians: Choices | None,
         attachments: bool,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(data, files, initial=initial)
         if len(organizations) > 1:
             choices_of(self, "organization").choices = organizations
         else:
@@ -274,13 +293,15 @@ class ReplyForm(ReadingsMixin, MessageTextMixin):
 
     def __init__(
         self,
-        *args: Any,
+        data: FormData | None = None,
+        files: FormFiles | None = None,
+        *,
+        initial: dict[str, object] | None = None,
         readings: bool,
-        clinicians: list[tuple[str, str]] | None,
+        clinicians: Choices | None,
         attachments: bool,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(data, files, initial=initial)
         self.fields["body"].label = "Your reply"
         if not readings:
             for name in ("bp_systolic", "bp_diastolic", "glucose", "weight", "weight_unit"):
@@ -347,8 +368,14 @@ class AssignForm(PageForm):
     assignee = forms.ChoiceField(label="Assign to", required=False)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, people: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: FormData | None = None,
+        *,
+        initial: dict[str, object] | None = None,
+        people: Choices,
+    ) -> None:
+        super().__init__(data, initial=initial)
         choices_of(self, "assignee").choices = [("", "Nobody (unassigned)"), *people]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -14,8 +16,17 @@ from carethread.messaging import queries
 from carethread.messaging.access import Viewer, access_thread
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Side, Thread
+from carethread.web.decorators import AuthedRequest
 from carethread.web.messaging import reads
-from carethread.web.messaging.forms import AssignForm, NoteForm, ReplyForm, new_client_key
+from carethread.web.messaging.forms import (
+    AssignForm,
+    FormData,
+    FormFiles,
+    MessageTextMixin,
+    NoteForm,
+    ReplyForm,
+    new_client_key,
+)
 
 WORKFLOW = "carethread.messaging.workflow"
 ATTACHMENTS = "carethread.messaging.attachments"
@@ -35,14 +46,14 @@ ERROR_FIELDS = {
 }
 
 
-def thread_for(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
+def thread_for(request: AuthedRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
     """The access gate, with a malformed id treated like an unknown one."""
     return access_thread(
         request.user, reads.parse_uuid(thread_uuid), viewer=reads.viewer_of(request)
     )
 
 
-def form_error(form: Any, error: MessagingError) -> None:
+def form_error(form: forms.Form, error: MessagingError) -> None:
     field = ERROR_FIELDS.get(error.code)
     form.add_error(field if field in form.fields else None, error.message)
 
@@ -50,11 +61,11 @@ def form_error(form: Any, error: MessagingError) -> None:
 # -- uploads -------------------------------------------------------------------------------------
 
 
-def uploads(request: HttpRequest, form: Any) -> tuple[list[reads.KeptFile], bool]:
+def uploads(request: AuthedRequest, form: MessageTextMixin) -> tuple[list[reads.KeptFile], bool]:
     """Store the form's new files; returns every upload to attach, and whether all went well."""
     limit = settings.CARETHREAD_ATTACHMENT_MAX_COUNT
     kept = reads.kept_uploads(request.user, request.POST.getlist("kept_attachment"), limit)
-    files: list[Any] = []
+    files: list[UploadedFile] = []
     if "attachments" in form.fields:
         files = form.cleaned_data.get("attachments") or []
     if len(kept) + len(files) > limit:
@@ -67,7 +78,7 @@ def uploads(request: HttpRequest, form: Any) -> tuple[list[reads.KeptFile], bool
     for upload in files:
         try:
             attachment = upload_attachment(
-                request.user, filename=upload.name, data=upload.read(), request=request
+                request.user, filename=upload.name or "", data=upload.read(), request=request
             )
         except MessagingError as error:
             form.add_error("attachments", f"{upload.name}: {error.message}")
@@ -87,9 +98,11 @@ def clinicians_for_reply(viewer: Viewer, found: Thread) -> list[tuple[str, str]]
     return reads.clinician_choices(viewer, [found.organization])
 
 
-def reply_form_for(viewer: Viewer, found: Thread, data: Any = None, files: Any = None) -> ReplyForm:
+def reply_form_for(
+    viewer: Viewer, found: Thread, data: FormData | None = None, files: FormFiles | None = None
+) -> ReplyForm:
     clinicians = clinicians_for_reply(viewer, found)
-    initial: dict[str, Any] = {"client_key": new_client_key()}
+    initial: dict[str, object] = {"client_key": new_client_key()}
     assignee = str(found.assignee.uuid) if found.assignee is not None else None
     if clinicians and any(key == assignee for key, _ in clinicians):
         initial["on_behalf_of"] = assignee
@@ -117,7 +130,7 @@ def receipt(view: queries.MessageView, side: str, found: Thread) -> str | None:
     return None
 
 
-def thread_context(request: HttpRequest, found: Thread, viewer: Viewer) -> dict[str, Any]:
+def thread_context(request: AuthedRequest, found: Thread, viewer: Viewer) -> dict[str, Any]:
     view = queries.thread_view(found, viewer)
     practice = view.side == Side.PRACTICE
     entries = [
@@ -170,7 +183,7 @@ def panel_context(
 
 
 def thread_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     found: Thread,
     viewer: Viewer,
     *,

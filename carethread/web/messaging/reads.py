@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import uuid as uuid_module
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from carethread.accounts.models import User
 from carethread.core.models import CareTeamPool, Membership, Organization, Patient, Practitioner
 from carethread.messaging import queries, rules
 from carethread.messaging.access import Viewer, viewer_for
@@ -44,7 +45,7 @@ def module_ready(name: str) -> bool:
         return False
 
 
-def parse_uuid(value: Any) -> uuid_module.UUID:
+def parse_uuid(value: object) -> uuid_module.UUID:
     try:
         return uuid_module.UUID(str(value))
     except (TypeError, ValueError, AttributeError) as exc:
@@ -67,7 +68,7 @@ def patient_side_patients(viewer: Viewer) -> list[Patient]:
     return patients
 
 
-def chosen_patient(viewer: Viewer, value: Any) -> Patient | None:
+def chosen_patient(viewer: Viewer, value: str | uuid_module.UUID | None) -> Patient | None:
     """One of ``patient_side_patients`` by UUID (None for no value; 404 for any other)."""
     if value in (None, ""):
         return None
@@ -155,7 +156,7 @@ def response_times(organizations: list[Organization]) -> list[tuple[str, str]]:
 # -- the practice side ---------------------------------------------------------------------------
 
 
-def practice_patients(viewer: Viewer) -> Any:
+def practice_patients(viewer: Viewer) -> QuerySet[Patient]:
     """Patients of the viewer's organisations (managed there or seen there)."""
     if not viewer.is_practice:
         return Patient.objects.none()
@@ -166,7 +167,7 @@ def practice_patients(viewer: Viewer) -> Any:
     return Patient.objects.filter(pk__in=ids)
 
 
-def practice_patient(viewer: Viewer, patient_uuid: Any) -> Patient:
+def practice_patient(viewer: Viewer, patient_uuid: str | uuid_module.UUID) -> Patient:
     """A patient of one of the viewer's organisations, else ``Http404``."""
     patient = practice_patients(viewer).filter(uuid=parse_uuid(patient_uuid)).first()
     if patient is None:
@@ -241,13 +242,13 @@ def viewer_pools(viewer: Viewer) -> list[CareTeamPool]:
 # -- the thread page -----------------------------------------------------------------------------
 
 
-def _number(value: Any) -> str:
+def _number(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def reading_rows(readings: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def reading_rows(readings: Sequence[Mapping[str, object]]) -> list[tuple[str, str]]:
     """Readings as (label, value with unit), e.g. ("Blood pressure", "128/82 mmHg")."""
     rows = []
     for item in readings:
@@ -270,7 +271,7 @@ class KeptFile:
     size: int
 
 
-def kept_uploads(user: Any, values: list[str], limit: int) -> list[KeptFile]:
+def kept_uploads(user: User, values: list[str], limit: int) -> list[KeptFile]:
     """The caller's own uploads not yet attached to a message (by UUID; others are dropped)."""
     from carethread.messaging.access import access_attachment
 

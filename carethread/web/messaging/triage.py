@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,24 +18,24 @@ from carethread.messaging import queries
 from carethread.messaging.access import Viewer, access_practice_thread
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Thread
-from carethread.web.decorators import signed_in_never_cached
+from carethread.web.decorators import AuthedRequest, signed_in_never_cached
 from carethread.web.messaging import reads
 from carethread.web.messaging.forms import AssignForm, NoteForm, StatusForm, VersionForm
 from carethread.web.messaging.pages import panel_context, thread_page
 
 
-def _practice_thread(request: HttpRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
+def _practice_thread(request: AuthedRequest, thread_uuid: str) -> tuple[Thread, Viewer]:
     """The practice-side gate, with the request's ``Viewer``."""
     return access_practice_thread(request.user, thread_uuid, viewer=reads.viewer_of(request))
 
 
-def _version(request: HttpRequest) -> int | None:
+def _version(request: AuthedRequest) -> int | None:
     form = VersionForm(request.POST)
     return form.cleaned_data.get("version") if form.is_valid() else None
 
 
 def _after_triage(
-    request: HttpRequest, thread_uuid: str, done: str | None, error: MessagingError | None
+    request: AuthedRequest, thread_uuid: str, done: str | None, error: MessagingError | None
 ) -> HttpResponse:
     """Back to the thread; for htmx, only the triage panel (and its status line)."""
     try:
@@ -68,7 +68,7 @@ def _after_triage(
 
 
 def _run(
-    request: HttpRequest, thread_uuid: str, work: Callable[[Thread, Viewer], str]
+    request: AuthedRequest, thread_uuid: str, work: Callable[[Thread, Viewer], str]
 ) -> HttpResponse:
     found, viewer = _practice_thread(request, thread_uuid)
     try:
@@ -80,7 +80,7 @@ def _run(
 
 @signed_in_never_cached
 @require_POST
-def claim(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def claim(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
         from carethread.messaging import workflow
 
@@ -98,7 +98,7 @@ def claim(request: HttpRequest, thread_uuid: str) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def assign(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def assign(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
         from carethread.messaging import workflow
 
@@ -132,7 +132,7 @@ STATUS_DONE = {
 
 @signed_in_never_cached
 @require_POST
-def set_status(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def set_status(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
         from carethread.messaging import workflow
 
@@ -155,7 +155,7 @@ def set_status(request: HttpRequest, thread_uuid: str) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def add_note(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def add_note(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = _practice_thread(request, thread_uuid)
     form = NoteForm(request.POST, prefix="note")
     if not form.is_valid():

@@ -10,9 +10,10 @@ page as one that does not exist.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +22,12 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from carethread.core.models import Organization, Patient
 from carethread.messaging import actions, queries
 from carethread.messaging.access import Viewer, access_attachment
 from carethread.messaging.errors import MessagingError
-from carethread.web.decorators import signed_in, signed_in_never_cached
+from carethread.messaging.models import Message
+from carethread.web.decorators import AuthedRequest, signed_in, signed_in_never_cached
 from carethread.web.messaging import reads
 from carethread.web.messaging.forms import (
     InboxFilterForm,
@@ -48,7 +51,7 @@ from carethread.web.messaging.pages import (
 
 @signed_in_never_cached
 @require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     viewer = reads.viewer_of(request)
     if viewer.is_practice:
         return _practice_inbox(request, viewer)
@@ -63,7 +66,7 @@ def _older_link(request: HttpRequest, rows: list[queries.InboxRow]) -> str | Non
     return "?" + params.urlencode()
 
 
-def _newest_link(request: HttpRequest) -> str | None:
+def _newest_link(request: AuthedRequest) -> str | None:
     """Back to the first page, when this is a later one."""
     if not request.GET.get("before"):
         return None
@@ -72,26 +75,22 @@ def _newest_link(request: HttpRequest) -> str | None:
     return "?" + params.urlencode()
 
 
-def bad_filters(request: HttpRequest, form: Any) -> HttpResponse:
+def bad_filters(request: HttpRequest, form: forms.Form) -> HttpResponse:
     """The 400 page for a list's query that does not read (a date out of range, an unknown
     box): each problem with its parameter's name."""
     problems = [f"{name}: {error}" for name, errors in form.errors.items() for error in errors]
     return render(request, "400.html", {"problems": problems}, status=400)
 
 
-def _patient_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+def _patient_inbox(request: AuthedRequest, viewer: Viewer) -> HttpResponse:
     form = PatientInboxForm(request.GET)
     if not form.is_valid():
         return bad_filters(request, form)
     data = form.cleaned_data
     patients = reads.patient_side_patients(viewer)
     selected = reads.chosen_patient(viewer, data.get("patient"))
-    rows = queries.inbox(
-        viewer,
-        box="all",
-        patient=selected.uuid if selected else None,
-        before=data.get("before"),
-    )
+    wanted = queries.InboxFilter(box="all", patient=selected.uuid if selected else None)
+    rows = queries.inbox(viewer, wanted, before=data.get("before"))
     context = {
         "rows": rows,
         "patients": patients,
@@ -104,7 +103,7 @@ def _patient_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     return render(request, "messaging/inbox_patient.html", context)
 
 
-def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+def _practice_inbox(request: AuthedRequest, viewer: Viewer) -> HttpResponse:
     form = InboxFilterForm(request.GET)
     if not form.is_valid():
         return bad_filters(request, form)
@@ -120,8 +119,7 @@ def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             patient = reads.practice_patient(viewer, data["patient"])
         except Http404:
             patient = None
-    rows = queries.inbox(
-        viewer,
+    wanted = queries.InboxFilter(
         box=box,
         pool=pool.uuid if pool else None,
         status=data.get("status") or None,
@@ -129,8 +127,8 @@ def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         patient=patient.uuid if patient else None,
         unread=True if data.get("unread") else None,
         overdue=True if data.get("overdue") else None,
-        before=data.get("before"),
     )
+    rows = queries.inbox(viewer, wanted, before=data.get("before"))
     keep = {
         k: v
         for k, v in (
@@ -170,7 +168,7 @@ def _practice_inbox(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def patient_lookup(request: HttpRequest) -> HttpResponse:
+def patient_lookup(request: AuthedRequest) -> HttpResponse:
     """Find a patient by MRN (posted, so the MRN never appears in a URL) and go on by UUID."""
     viewer = reads.viewer_of(request)
     if not viewer.is_practice:
@@ -198,7 +196,7 @@ def patient_lookup(request: HttpRequest) -> HttpResponse:
 
 @signed_in_never_cached
 @require_GET
-def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+def patient_messages(request: AuthedRequest, patient_uuid: str) -> HttpResponse:
     """Every thread of one patient the practice user may see: part of the patient's record."""
     viewer = reads.viewer_of(request)
     patient = reads.practice_patient(viewer, patient_uuid)
@@ -206,7 +204,8 @@ def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     if not form.is_valid():
         return bad_filters(request, form)
     before = form.cleaned_data.get("before")
-    rows = queries.inbox(viewer, box="patient", patient=patient.uuid, before=before)
+    wanted = queries.InboxFilter(box="patient", patient=patient.uuid)
+    rows = queries.inbox(viewer, wanted, before=before)
     context = {
         "patient": patient,
         "rows": rows,
@@ -220,7 +219,7 @@ def patient_messages(request: HttpRequest, patient_uuid: str) -> HttpResponse:
 
 
 def _send_new_thread(
-    request: HttpRequest, form: Any, send: Callable[[], Any]
+    request: AuthedRequest, form: forms.Form, send: Callable[[], Message]
 ) -> tuple[HttpResponse | None, int]:
     """Send a composed message: a redirect to its thread, or (None, status) with the refusal's
     reason put on the form."""
@@ -235,7 +234,7 @@ def _send_new_thread(
 
 @signed_in_never_cached
 @require_http_methods(["GET", "POST"])
-def compose(request: HttpRequest) -> HttpResponse:
+def compose(request: AuthedRequest) -> HttpResponse:
     viewer = reads.viewer_of(request)
     if viewer.is_practice:
         if not request.GET.get("patient"):
@@ -251,19 +250,20 @@ def compose(request: HttpRequest) -> HttpResponse:
 
 
 def _patient_compose(
-    request: HttpRequest, viewer: Viewer, patient: Any, patients: list[Any]
+    request: AuthedRequest, viewer: Viewer, patient: Patient, patients: list[Patient]
 ) -> HttpResponse:
     recipients = reads.recipients_for(patient)
     is_patient = viewer.patient is not None and viewer.patient.pk == patient.pk
-    options: dict[str, Any] = {
-        "recipients": recipients.choices("you" if is_patient else patient.display_name),
-        "allow_private": is_patient,
-        "attachments": reads.module_ready(ATTACHMENTS),
-    }
+    compose_form = partial(
+        PatientComposeForm,
+        recipients=recipients.choices("you" if is_patient else patient.display_name),
+        allow_private=is_patient,
+        attachments=reads.module_ready(ATTACHMENTS),
+    )
     kept: list[reads.KeptFile] = []
     status = 200
     if request.method == "POST":
-        form = PatientComposeForm(request.POST, request.FILES, **options)
+        form = compose_form(request.POST, request.FILES)
         if form.is_valid():
             kept, ok = uploads(request, form)
             data = form.cleaned_data
@@ -292,7 +292,7 @@ def _patient_compose(
                     return sent
         status = status if status != 200 else 400
     else:
-        form = PatientComposeForm(initial={"client_key": new_client_key()}, **options)
+        form = compose_form(initial={"client_key": new_client_key()})
     context = {
         "form": form,
         "patient": patient,
@@ -305,20 +305,21 @@ def _patient_compose(
     return render(request, "messaging/compose_patient.html", context, status=status)
 
 
-def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> HttpResponse:
+def _practice_compose(request: AuthedRequest, viewer: Viewer, patient: Patient) -> HttpResponse:
     organizations = queries.patient_organizations(viewer, patient)
     if not organizations:
         raise Http404
-    options: dict[str, Any] = {
-        "organizations": [(str(o.uuid), o.name) for o in organizations],
-        "colleagues": reads.colleague_choices(viewer, organizations),
-        "clinicians": reads.clinician_choices(viewer, organizations),
-        "attachments": reads.module_ready(ATTACHMENTS),
-    }
+    compose_form = partial(
+        PracticeComposeForm,
+        organizations=[(str(o.uuid), o.name) for o in organizations],
+        colleagues=reads.colleague_choices(viewer, organizations),
+        clinicians=reads.clinician_choices(viewer, organizations),
+        attachments=reads.module_ready(ATTACHMENTS),
+    )
     kept: list[reads.KeptFile] = []
     status = 200
     if request.method == "POST":
-        form = PracticeComposeForm(request.POST, request.FILES, **options)
+        form = compose_form(request.POST, request.FILES)
         if form.is_valid():
             kept, ok = uploads(request, form)
             data = form.cleaned_data
@@ -353,7 +354,7 @@ def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> Htt
                     return sent
         status = status if status != 200 else 400
     else:
-        form = PracticeComposeForm(initial={"client_key": new_client_key()}, **options)
+        form = compose_form(initial={"client_key": new_client_key()})
     context = {
         "form": form,
         "patient": patient,
@@ -368,7 +369,7 @@ def _practice_compose(request: HttpRequest, viewer: Viewer, patient: Any) -> Htt
 
 @signed_in_never_cached
 @require_GET
-def thread(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def thread(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
     actions.record_thread_view(request.user, found, request=request)
     actions.mark_read(request.user, found, request=request, viewer=viewer)
@@ -377,7 +378,7 @@ def thread(request: HttpRequest, thread_uuid: str) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
+def reply(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
     form = reply_form_for(viewer, found, request.POST, request.FILES)
     kept: list[reads.KeptFile] = []
@@ -411,7 +412,7 @@ def reply(request: HttpRequest, thread_uuid: str) -> HttpResponse:
 
 @signed_in_never_cached
 @require_POST
-def retract(request: HttpRequest, thread_uuid: str, message_uuid: str) -> HttpResponse:
+def retract(request: AuthedRequest, thread_uuid: str, message_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
     message = queries.message_in(found, message_uuid)
     if message.author_id != request.user.pk:
@@ -430,7 +431,7 @@ def retract(request: HttpRequest, thread_uuid: str, message_uuid: str) -> HttpRe
 
 @signed_in
 @require_GET
-def attachment_download(request: HttpRequest, attachment_uuid: str) -> HttpResponse:
+def attachment_download(request: AuthedRequest, attachment_uuid: str) -> HttpResponse:
     attachment, _viewer = access_attachment(
         request.user, reads.parse_uuid(attachment_uuid), viewer=reads.viewer_of(request)
     )
@@ -451,7 +452,7 @@ def attachment_download(request: HttpRequest, attachment_uuid: str) -> HttpRespo
 @require_GET
 def help_page(request: HttpRequest) -> HttpResponse:
     """What messaging is for; signed-in patients also see their practices' response times."""
-    organizations: dict[int, Any] = {}
+    organizations: dict[int, Organization] = {}
     if request.user.is_authenticated:
         viewer = reads.viewer_of(request)
         for patient in reads.patient_side_patients(viewer):
