@@ -14,12 +14,12 @@ exist from one the caller may not use: both raise the same ``MessagingError``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -39,6 +39,8 @@ MAX_LISTED = 20
 UUID_KEYS = ("pool", "organization", "on_behalf_of", "in_response_to")
 LIST_KEYS = ("practitioners", "attachments")
 BOOL_KEYS = ("include_patient", "private")
+
+Row = TypeVar("Row", bound=Model)
 
 
 # -- addressing ------------------------------------------------------------------------------
@@ -91,52 +93,41 @@ def practitioners_named(uuids: Iterable[UUID | str]) -> list[Practitioner]:
     return [found[u] for u in wanted]
 
 
+def _one_of(rows: QuerySet[Row], row_uuid: UUID | str, code: str) -> Row:
+    """The row of ``rows`` with ``row_uuid``; ``code`` for a malformed UUID or no such row."""
+    row = rows.filter(uuid=_uuid(row_uuid, code)).first()
+    if row is None:
+        raise MessagingError(code)
+    return row
+
+
 def pool_named(pool_uuid: UUID | str | None) -> CareTeamPool | None:
     if pool_uuid is None:
         return None
-    pool = (
-        CareTeamPool.objects.filter(uuid=_uuid(pool_uuid, "recipient_not_allowed"), active=True)
-        .select_related("organization")
-        .first()
-    )
-    if pool is None:
-        raise MessagingError("recipient_not_allowed")
-    return pool
+    pools = CareTeamPool.objects.filter(active=True).select_related("organization")
+    return _one_of(pools, pool_uuid, "recipient_not_allowed")
 
 
 def organization_named(viewer: Viewer, organization_uuid: UUID | str | None) -> Organization | None:
     """One of the caller's own organisations; any other UUID is ``not_allowed``."""
     if organization_uuid is None:
         return None
-    organization = Organization.objects.filter(
-        uuid=_uuid(organization_uuid, "not_allowed"), pk__in=list(viewer.memberships)
-    ).first()
-    if organization is None:
-        raise MessagingError("not_allowed")
-    return organization
+    own = Organization.objects.filter(pk__in=list(viewer.memberships))
+    return _one_of(own, organization_uuid, "not_allowed")
 
 
 def on_behalf_named(practitioner_uuid: UUID | str | None) -> Practitioner | None:
     if practitioner_uuid is None:
         return None
-    practitioner = Practitioner.objects.filter(
-        uuid=_uuid(practitioner_uuid, "on_behalf_not_allowed")
-    ).first()
-    if practitioner is None:
-        raise MessagingError("on_behalf_not_allowed")
-    return practitioner
+    return _one_of(Practitioner.objects.all(), practitioner_uuid, "on_behalf_not_allowed")
 
 
 def message_in_thread(thread: Thread, message_uuid: UUID | str | None) -> Message | None:
     """A sent message of ``thread`` (what a reply answers); any other UUID is ``bad_request``."""
     if message_uuid is None:
         return None
-    message = Message.objects.filter(
-        thread=thread, uuid=_uuid(message_uuid, "bad_request"), sent_at__isnull=False
-    ).first()
-    if message is None:
-        raise MessagingError("bad_request")
-    return message
+    sent = Message.objects.filter(thread=thread, sent_at__isnull=False)
+    return _one_of(sent, message_uuid, "bad_request")
 
 
 # -- drafts ----------------------------------------------------------------------------------
