@@ -123,14 +123,7 @@ def _append(target: Path, line: str) -> None:
 def _parse(text: str) -> Checkpoint | None:
     try:
         raw = json.loads(text)
-        checkpoint = Checkpoint(
-            seq=raw["seq"],
-            hash=raw["hash"],
-            at=raw["at"],
-            reason=raw["reason"],
-            key_id=raw["key_id"],
-            mac=raw["mac"],
-        )
+        checkpoint = Checkpoint(**{name: raw[name] for name in (*SEALED_FIELDS, "mac")})
         checkpoint.time  # noqa: B018 - the time must parse
     except (ValueError, KeyError, TypeError):
         return None
