@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import Http404, HttpRequest, QueryDict
+from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,7 +34,14 @@ from carethread.measures.request import (
     Window,
     parse,
 )
-from carethread.web.messaging.forms import CATEGORY_CHOICES, PageForm, choices_of
+from carethread.web.decorators import AuthedRequest
+from carethread.web.messaging.forms import (
+    CATEGORY_CHOICES,
+    Choices,
+    FormData,
+    PageForm,
+    choices_of,
+)
 
 API_REPORT = "/api/measures/report"
 
@@ -95,8 +102,14 @@ class ReportForm(PageForm):
         ],
     )
 
-    def __init__(self, *args: Any, orgs: dict[str, Organization], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        data: FormData | None = None,
+        *,
+        initial: dict[str, object] | None = None,
+        orgs: dict[str, Organization],
+    ) -> None:
+        super().__init__(data, initial=initial)
         tin = choices_of(self, "tin")
         tin.choices = [(t, f"{org.name} (TIN {t})") for t, org in orgs.items()]
         if len(orgs) > 1:
@@ -210,7 +223,7 @@ def outsiders_404() -> Iterator[None]:
         raise
 
 
-def admin_orgs(request: HttpRequest) -> dict[str, Organization]:
+def admin_orgs(request: AuthedRequest) -> dict[str, Organization]:
     """The practices the user administers; the house's 404 for anyone else."""
     with outsiders_404():
         return access.require_admin(request.user)
@@ -252,7 +265,7 @@ def checked(
 
 
 def audit_report(
-    request: HttpRequest, measure: MeasureRequest, fmt: str, rows: int, n: int
+    request: AuthedRequest, measure: MeasureRequest, fmt: str, rows: int, n: int
 ) -> None:
     options = exports.OutputOptions(format=fmt, patients=measure.patients)
     record(
@@ -287,12 +300,13 @@ class OutreachForm(PageForm):
 
     def __init__(
         self,
-        *args: Any,
-        patients: list[tuple[str, str]],
-        clinicians: list[tuple[str, str]] | None,
-        **kwargs: Any,
+        data: FormData | None = None,
+        *,
+        initial: dict[str, object] | None = None,
+        patients: Choices,
+        clinicians: Choices | None,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(data, initial=initial)
         choices_of(self, "patients").choices = patients
         if clinicians is None:
             del self.fields["on_behalf_of"]
