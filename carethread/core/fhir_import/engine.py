@@ -99,7 +99,9 @@ class Importer:
         record.key, record.where = key, item.where
         self._register(rtype, handler, record, item.full_url)
 
-    def _register(self, rtype: str, handler: Any, record: Record, full_url: str | None) -> None:
+    def _register(
+        self, rtype: str, handler: registry.ResourceHandler, record: Record, full_url: str | None
+    ) -> None:
         same = self.aliases.get(record.key)
         if same is not None:
             if same[1] != record:

@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.options import Options
 
 MAX_ROWS = 1000
 SQLITE_MAX_PARAMS = 32000
 
 
-def _adapter(field: Any) -> Callable[[Any], Any] | None:
+def _adapter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     kind = field.get_internal_type()
     if kind == "DateTimeField":
         return connection.ops.adapt_datetimefield_value
@@ -24,6 +25,12 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     if kind == "UUIDField":
         return lambda value: field.get_db_prep_value(value, connection)
     return None
+
+
+def _column(field: object) -> str:
+    """The column of a concrete field (the primary key, a RETURNING column)."""
+    assert isinstance(field, models.Field) and field.column is not None
+    return field.column
 
 
 def insert_rows(
@@ -54,10 +61,9 @@ def insert_rows(
     placeholder = "(" + ", ".join(["%s"] * width) + ")"
     tail = ""
     if returning:
-        pk_column: Any = meta.pk.column
-        returned: Any = meta.get_field(returning)
         quote = connection.ops.quote_name
-        tail = f" RETURNING {quote(pk_column)}, {quote(returned.column)}"
+        returned = _column(meta.get_field(returning))
+        tail = f" RETURNING {quote(_column(meta.pk))}, {quote(returned)}"
     table = connection.ops.quote_name(meta.db_table)
     results: list[tuple[Any, Any]] = []
     if connection.vendor == "postgresql":
@@ -82,7 +88,7 @@ def insert_rows(
 
 
 def _copy_rows(
-    meta: Any,
+    meta: Options[models.Model],
     table: str,
     names: str,
     rows: Sequence[tuple[Any, ...]],
@@ -100,7 +106,7 @@ def _copy_rows(
                 [meta.db_table, meta.pk.column, len(rows)],
             )
             ids = [row[0] for row in cursor.fetchall()]
-            names = f"{connection.ops.quote_name(meta.pk.column)}, {names}"
+            names = f"{connection.ops.quote_name(_column(meta.pk))}, {names}"
         with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for index, row in enumerate(rows):
                 full = [ids[index]] if returning else []

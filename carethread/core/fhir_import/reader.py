@@ -10,7 +10,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from carethread.core.json import JsonObject, JsonValue
 
 BUNDLE_TYPES = ("collection", "transaction", "batch")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -21,7 +22,7 @@ class Item:
     """A resource read from the input, or the reason it could not be read."""
 
     where: tuple[int, int, int]
-    resource: dict[str, Any] | None
+    resource: JsonObject | None
     full_url: str | None = None
     error: str | None = None
 
@@ -78,7 +79,7 @@ def _read_ndjson(path: Path, index: int, advance: Callable[[int], None]) -> Iter
     advance(pending)
 
 
-def expand(document: Any, at: tuple[int, int]) -> Iterator[Item]:
+def expand(document: JsonValue, at: tuple[int, int]) -> Iterator[Item]:
     where = (at[0], at[1], 0)
     if not isinstance(document, dict):
         yield Item(where, None, error="not a FHIR resource (a JSON object is expected)")

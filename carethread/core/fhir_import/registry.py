@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from django.db import models
 
+    from carethread.core.fhir_import.engine import Importer
     from carethread.core.fhir_import.records import Record
 
 CORE_HANDLERS = (
@@ -38,9 +39,16 @@ CORE_HANDLERS = (
 
 
 class ResourceHandler(Protocol):
-    RESOURCE_TYPE: str
-    DEPENDS_ON: tuple[str, ...]
-    MODEL: type[models.Model]
+    """What a handler module holds (the constants are read-only: a module's narrower ones fit)."""
+
+    @property
+    def RESOURCE_TYPE(self) -> str: ...
+
+    @property
+    def DEPENDS_ON(self) -> tuple[str, ...]: ...
+
+    @property
+    def MODEL(self) -> type[models.Model]: ...
 
     def parse(self, resource: dict[str, Any], issues: list[str]) -> Record | None: ...
 
@@ -48,14 +56,14 @@ class ResourceHandler(Protocol):
 
     def business_key(self, record: Any) -> tuple[str, str] | None: ...
 
-    def write(self, records: list[Any], ctx: Any) -> tuple[int, int]: ...
+    def write(self, records: list[Any], ctx: Importer) -> tuple[int, int]: ...
 
 
 _handlers: dict[str, ResourceHandler] = {}
 _core_loaded = False
 
 
-def register(handler: Any) -> None:
+def register(handler: ResourceHandler) -> None:
     """Add (or replace) the handler of ``handler.RESOURCE_TYPE``."""
     _handlers[handler.RESOURCE_TYPE] = handler
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from carethread.core.fhir_import.insert import insert_rows
 from carethread.core.fhir_import.records import ImportFailed, ImportIssue, Record
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 BATCH = 2000
 LOOKUP_CHUNK = 900
@@ -36,7 +39,7 @@ def chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> list[Sequence[Any]
 def upsert(
     model: type[models.Model],
     records: list[Any],
-    ctx: Any,
+    ctx: Importer,
     *,
     fields: Sequence[str],
     values: Callable[[Any], tuple[Any, ...]],

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from carethread.core.json import JsonObject, JsonValue
 
 Issues = list[str]
 
@@ -41,11 +42,11 @@ def local_zone() -> zoneinfo.ZoneInfo:
     return zone
 
 
-def is_valid_id(value: Any) -> bool:
+def is_valid_id(value: JsonValue) -> bool:
     return isinstance(value, str) and _ID_RE.match(value) is not None
 
 
-def date(value: Any, element: str, issues: Issues) -> dt.date | None:
+def date(value: JsonValue, element: str, issues: Issues) -> dt.date | None:
     """A full FHIR ``date`` (YYYY-MM-DD); partial dates are refused: the models store a day."""
     if value is None:
         return None
@@ -59,7 +60,7 @@ def date(value: Any, element: str, issues: Issues) -> dt.date | None:
         return None
 
 
-def datetime(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+def datetime(value: JsonValue, element: str, issues: Issues) -> dt.datetime | None:
     """A FHIR ``dateTime`` with at least a day, as a UTC instant; a date alone is its first
     instant (midnight) in settings.TIME_ZONE. For a Period's bounds use ``period_start`` and
     ``period_end``, which also read a year or a month."""
@@ -74,14 +75,14 @@ def datetime(value: Any, element: str, issues: Issues) -> dt.datetime | None:
     return _instant(value, element, issues, end=False)
 
 
-def period_start(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+def period_start(value: JsonValue, element: str, issues: Issues) -> dt.datetime | None:
     """A Period's ``start`` (FHIR ``dateTime``: YYYY, YYYY-MM, YYYY-MM-DD or an instant) as
     the first instant it covers: a year, month or day begins at its first day's midnight in
     settings.TIME_ZONE."""
     return _bound(value, element, issues, end=False)
 
 
-def period_end(value: Any, element: str, issues: Issues) -> dt.datetime | None:
+def period_end(value: JsonValue, element: str, issues: Issues) -> dt.datetime | None:
     """A Period's ``end`` as the *last* instant it covers, because "the end value includes any
     matching date/time" (FHIR R4 Period): a year, month or day ends one microsecond before
     the next one's midnight in settings.TIME_ZONE; an instant is itself. The stored end is
@@ -89,7 +90,7 @@ def period_end(value: Any, element: str, issues: Issues) -> dt.datetime | None:
     return _bound(value, element, issues, end=True)
 
 
-def _bound(value: Any, element: str, issues: Issues, *, end: bool) -> dt.datetime | None:
+def _bound(value: JsonValue, element: str, issues: Issues, *, end: bool) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _DATETIME_RE.match(value):
@@ -157,7 +158,7 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=local_zone()).astimezone(dt.UTC)
 
 
-def reference(value: Any, element: str, issues: Issues) -> str | None:
+def reference(value: JsonValue, element: str, issues: Issues) -> str | None:
     """The target of a Reference as ``Type/id`` (relative or absolute URL) or a ``urn:`` fullUrl."""
     if value is None:
         return None
@@ -181,7 +182,7 @@ def reference(value: Any, element: str, issues: Issues) -> str | None:
     return f"{parts[-2]}/{parts[-1]}"
 
 
-def required_reference(resource: dict[str, Any], element: str, issues: Issues) -> str | None:
+def required_reference(resource: JsonObject, element: str, issues: Issues) -> str | None:
     """``reference`` of ``resource[element]``, which must be there."""
     ref = reference(resource.get(element), element, issues)
     if element not in resource:
@@ -193,7 +194,7 @@ def reference_type(ref: str) -> str:
     return ref.split("/", 1)[0] if not ref.startswith("urn:") else ""
 
 
-def human_name(value: Any, element: str, issues: Issues) -> tuple[str, str, str] | None:
+def human_name(value: JsonValue, element: str, issues: Issues) -> tuple[str, str, str] | None:
     """(family, given, prefix) of the official name, else the first; ``None`` if absent."""
     if value is None:
         return None
@@ -210,7 +211,7 @@ def human_name(value: Any, element: str, issues: Issues) -> tuple[str, str, str]
     return family, given, prefix
 
 
-def person_name(value: Any, issues: Issues) -> tuple[str, str, str]:
+def person_name(value: JsonValue, issues: Issues) -> tuple[str, str, str]:
     """(family, given, prefix) of a person's ``name``: the family name is required, family and
     given names are at most 100 characters (the prefix is the caller's to check)."""
     name = human_name(value, "name", issues)
@@ -222,7 +223,7 @@ def person_name(value: Any, issues: Issues) -> tuple[str, str, str]:
     return family, given, prefix
 
 
-def email(value: Any, element: str, issues: Issues) -> str:
+def email(value: JsonValue, element: str, issues: Issues) -> str:
     """The first ``telecom`` entry with system ``email``, checked; "" if none."""
     if value is None:
         return ""
@@ -241,7 +242,7 @@ def email(value: Any, element: str, issues: Issues) -> str:
     return ""
 
 
-def coding_code(value: Any, system: str) -> str | None:
+def coding_code(value: JsonValue, system: str) -> str | None:
     """The code of the first coding with ``system`` in a CodeableConcept (or list, or Coding)."""
     concepts = value if isinstance(value, list) else [value]
     for concept in concepts:
@@ -255,7 +256,7 @@ def coding_code(value: Any, system: str) -> str | None:
     return None
 
 
-def first_code(value: Any) -> str | None:
+def first_code(value: JsonValue) -> str | None:
     """The code of the first coding of a CodeableConcept (any system)."""
     concepts = value if isinstance(value, list) else [value]
     for concept in concepts:
@@ -266,7 +267,7 @@ def first_code(value: Any) -> str | None:
     return None
 
 
-def identifier(value: Any, system: str) -> str | None:
+def identifier(value: JsonValue, system: str) -> str | None:
     """The value of the first identifier with ``system``."""
     if not isinstance(value, list):
         return None
@@ -277,7 +278,7 @@ def identifier(value: Any, system: str) -> str | None:
     return None
 
 
-def boolean(value: Any, element: str, issues: Issues, default: bool = True) -> bool:
+def boolean(value: JsonValue, element: str, issues: Issues, default: bool = True) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
@@ -286,7 +287,9 @@ def boolean(value: Any, element: str, issues: Issues, default: bool = True) -> b
     return value
 
 
-def text(value: Any, element: str, issues: Issues, max_length: int, required: bool = False) -> str:
+def text(
+    value: JsonValue, element: str, issues: Issues, max_length: int, required: bool = False
+) -> str:
     if value is None or value == "":
         if required:
             issues.append(f"{element} is missing")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.insert import insert_rows
 from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.upsert import chunks, upsert
 from carethread.core.models import Encounter, EncounterParticipant
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "Encounter"
 DEPENDS_ON = ("Patient", "Organization", "Location", "Practitioner")
@@ -91,7 +94,7 @@ def business_key(record: EncounterRecord) -> None:
 FIELDS = ("status", "class_code", "patient_id", "organization_id", "location_id", "start")
 
 
-def write(records: list[EncounterRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[EncounterRecord], ctx: Importer) -> tuple[int, int]:
     def row(r: EncounterRecord) -> tuple[Any, ...]:
         location = ctx.pk(r.location) if r.location else None
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
@@ -11,6 +11,9 @@ from carethread.core.fhir_import.upsert import upsert
 from carethread.core.fhir_systems import POS_SYSTEM
 from carethread.core.models import Location
 from carethread.core.validators import POS_RE
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "Location"
 DEPENDS_ON = ("Organization",)
@@ -55,7 +58,7 @@ def business_key(record: LocationRecord) -> None:
     return None
 
 
-def write(records: list[LocationRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[LocationRecord], ctx: Importer) -> tuple[int, int]:
     return upsert(
         MODEL,
         records,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
@@ -11,6 +11,9 @@ from carethread.core.fhir_import.upsert import upsert
 from carethread.core.fhir_systems import TIN_SYSTEM
 from carethread.core.models import Organization
 from carethread.core.validators import tin_is_valid
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "Organization"
 DEPENDS_ON: tuple[str, ...] = ()
@@ -43,7 +46,7 @@ def business_key(record: OrganizationRecord) -> tuple[str, str]:
     return "TIN", record.tin
 
 
-def write(records: list[OrganizationRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[OrganizationRecord], ctx: Importer) -> tuple[int, int]:
     return upsert(
         MODEL,
         records,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.upsert import upsert
 from carethread.core.models import Patient
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "Patient"
 DEPENDS_ON = ("Organization",)
@@ -80,7 +83,7 @@ FIELDS = (
 )
 
 
-def write(records: list[PatientRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[PatientRecord], ctx: Importer) -> tuple[int, int]:
     def row(r: PatientRecord) -> tuple[Any, ...]:
         organization = ctx.pk(r.organization) if r.organization else None
         return (r.mrn, r.family_name, r.given_name, r.birth_date, r.email, r.active, organization)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
@@ -11,6 +11,9 @@ from carethread.core.fhir_import.upsert import upsert
 from carethread.core.fhir_systems import NPI_SYSTEM
 from carethread.core.models import Practitioner
 from carethread.core.validators import npi_is_valid
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "Practitioner"
 DEPENDS_ON: tuple[str, ...] = ()
@@ -53,7 +56,7 @@ def business_key(record: PractitionerRecord) -> tuple[str, str] | None:
 FIELDS = ("npi", "family_name", "given_name", "prefix", "email", "active")
 
 
-def write(records: list[PractitionerRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[PractitionerRecord], ctx: Importer) -> tuple[int, int]:
     return upsert(
         MODEL,
         records,

@@ -6,13 +6,16 @@ Matched by source key, else by the (practitioner, organization) pair, which is u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.upsert import upsert
 from carethread.core.fhir_systems import ROLE_SYSTEM
 from carethread.core.models import Membership
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "PractitionerRole"
 DEPENDS_ON = ("Practitioner", "Organization")
@@ -55,7 +58,7 @@ def business_key(record: RoleRecord) -> None:
     return None
 
 
-def check(records: list[RoleRecord], ctx: Any) -> list[tuple[RoleRecord, str]]:
+def check(records: list[RoleRecord], ctx: Importer) -> list[tuple[RoleRecord, str]]:
     """One membership per practitioner and organization."""
     seen: dict[tuple[str, str], RoleRecord] = {}
     problems = []
@@ -69,7 +72,7 @@ def check(records: list[RoleRecord], ctx: Any) -> list[tuple[RoleRecord, str]]:
     return problems
 
 
-def write(records: list[RoleRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[RoleRecord], ctx: Importer) -> tuple[int, int]:
     return upsert(
         MODEL,
         records,

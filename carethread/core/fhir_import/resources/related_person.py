@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.records import Record
 from carethread.core.fhir_import.upsert import upsert
 from carethread.core.models import Representative
+
+if TYPE_CHECKING:
+    from carethread.core.fhir_import.engine import Importer
 
 RESOURCE_TYPE = "RelatedPerson"
 DEPENDS_ON = ("Patient",)
@@ -90,7 +93,7 @@ FIELDS = (
 )
 
 
-def write(records: list[RelatedPersonRecord], ctx: Any) -> tuple[int, int]:
+def write(records: list[RelatedPersonRecord], ctx: Importer) -> tuple[int, int]:
     def row(r: RelatedPersonRecord) -> tuple[Any, ...]:
         consent = (r.valid_from or ctx.now) if r.active else None
         return (
