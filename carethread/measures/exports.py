@@ -29,15 +29,12 @@ QPP_NO_EP = (
 )
 QPP_SUBMISSION_METHOD = "registry"
 
+# A measure's result, in a row and in each reading of it.
+SCORE_KEYS = ("numerator", "denominator", "rate", "threshold", "met", "points")
 ENTITY_COLUMNS = (
     "tin",
     "npi",
-    "numerator",
-    "denominator",
-    "rate",
-    "threshold",
-    "met",
-    "points",
+    *SCORE_KEYS,
     "value",
     "no_office_visits",
     "broadband",
@@ -143,17 +140,7 @@ _KEY_ORDER: dict[str, tuple[str, ...]] = {
     "row": _ROW_KEYS,
     "exclusions": ("no_office_visits", "broadband"),
     "what_it_takes": ("goal", "points", "more_patients"),
-    "reading": (
-        "actors",
-        "halo",
-        "numerator",
-        "denominator",
-        "rate",
-        "threshold",
-        "met",
-        "points",
-        "applied",
-    ),
+    "reading": ("actors", "halo", *SCORE_KEYS, "applied"),
     "patient": ("patient", "in_numerator", "reason", "evidence", "portal"),
 }
 # Where each kind of object sits: (parent kind, key) -> kind of the value (or of its items).
