@@ -93,16 +93,28 @@ def claim(
                 raise MessagingError("already_claimed")
             raise MessagingError("stale")
         triage.join(thread, user.pk, when=timezone.now())
-        _refresh(thread)
-        audit.record(
-            codes.THREAD_CLAIM,
-            actor=user,
-            request=request,
-            patient=thread.patient_id,
-            obj=thread,
-            details={"assignee": str(me.uuid), "version": thread.version},
-        )
+        _changed(codes.THREAD_CLAIM, user, thread, {"assignee": str(me.uuid)}, request)
     return thread
+
+
+def _changed(
+    code: str,
+    user: User,
+    thread: Thread,
+    details: dict[str, str | None],
+    request: HttpRequest | None,
+) -> None:
+    """After a change of ``thread``: reload what may have changed and record ``code`` with
+    ``details`` and the thread's new version."""
+    _refresh(thread)
+    audit.record(
+        code,
+        actor=user,
+        request=request,
+        patient=thread.patient_id,
+        obj=thread,
+        details={**details, "version": thread.version},
+    )
 
 
 def _check_assignee(thread: Thread, assignee: Practitioner) -> None:
@@ -153,19 +165,11 @@ def assign(
                     subject_type="thread",
                     practice_name=thread.organization.name,
                 )
-        _refresh(thread)
-        audit.record(
-            codes.THREAD_ASSIGN,
-            actor=user,
-            request=request,
-            patient=thread.patient_id,
-            obj=thread,
-            details={
-                "assignee": str(assignee.uuid) if assignee is not None else None,
-                "previous": str(previous.uuid) if previous is not None else None,
-                "version": thread.version,
-            },
-        )
+        who = {
+            "assignee": str(assignee.uuid) if assignee is not None else None,
+            "previous": str(previous.uuid) if previous is not None else None,
+        }
+        _changed(codes.THREAD_ASSIGN, user, thread, who, request)
     return thread
 
 
@@ -200,15 +204,7 @@ def set_status(
             changes["awaiting_reply_since"] = None
             changes["reply_due_at"] = None
         bump_version(thread, **changes)
-        _refresh(thread)
-        audit.record(
-            codes.THREAD_STATUS,
-            actor=user,
-            request=request,
-            patient=thread.patient_id,
-            obj=thread,
-            details={"from": previous, "to": status, "version": thread.version},
-        )
+        _changed(codes.THREAD_STATUS, user, thread, {"from": previous, "to": status}, request)
     return thread
 
 
@@ -233,13 +229,5 @@ def add_note(
         note.seal("body_ct", text)
         note.save(force_insert=True)
         bump_version(thread)
-        _refresh(thread)
-        audit.record(
-            codes.THREAD_NOTE,
-            actor=user,
-            request=request,
-            patient=thread.patient_id,
-            obj=thread,
-            details={"note": str(note.uuid), "version": thread.version},
-        )
+        _changed(codes.THREAD_NOTE, user, thread, {"note": str(note.uuid)}, request)
     return note
