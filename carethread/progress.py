@@ -13,7 +13,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 Advance = Callable[[int], None]
 
@@ -41,10 +45,10 @@ def _ignore(_n: int) -> None:
 class _Shown:
     enabled = True
 
-    def __init__(self, bar: Any, *, keep: bool) -> None:
+    def __init__(self, bar: RichProgress, *, keep: bool) -> None:
         self._bar = bar
         self._keep = keep
-        self._current: Any = None
+        self._current: TaskID | None = None
 
     def task(self, label: str, total: int | None) -> Advance:
         if not self._keep and self._current is not None:

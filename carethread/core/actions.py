@@ -4,7 +4,7 @@ with its audit entry."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -13,6 +13,7 @@ from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Organization, Practitioner
 
 if TYPE_CHECKING:
+    from carethread.accounts.models import User
     from carethread.core.fhir_import.engine import Importer
     from carethread.core.fhir_import.records import ImportSummary
 
@@ -51,7 +52,7 @@ def create_pool(
     name: str,
     description: str = "",
     members: Iterable[Practitioner] = (),
-    actor: Any = None,
+    actor: User | None = None,
 ) -> CareTeamPool:
     """A shared inbox of ``organization`` with its first members."""
     with transaction.atomic():

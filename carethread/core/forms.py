@@ -3,6 +3,7 @@ date-time field what ``core.validators`` refuses, with the error on the field it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from carethread.core.validators import validate_date_in_range
 def add_input_checks(field: forms.Field) -> None:
     """Give ``field`` the shared check for its kind of value (once)."""
     if isinstance(field, forms.DateField | forms.DateTimeField):
-        check: Any = validate_date_in_range
+        check: Callable[[Any], None] = validate_date_in_range  # a Django validator
     elif isinstance(field, forms.CharField):
         check = validate_text
     else:
@@ -27,7 +28,7 @@ def add_input_checks(field: forms.Field) -> None:
 class CheckedForm(forms.Form):
     """A form whose fields carry the shared input checks."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # Django's form arguments
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             add_input_checks(field)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -32,12 +31,12 @@ def text_problem(value: str) -> str | None:
     return NOT_UNICODE if "\ud800" <= found.group() <= "\udfff" else NOT_TEXT
 
 
-def problem_in(value: Any) -> str | None:
+def problem_in(value: object) -> str | None:
     """``text_problem`` for a value and every string inside it (list, tuple, set, dict keys and
     values), or None."""
     if isinstance(value, str):
         return text_problem(value)
-    items: Iterable[Any]
+    items: Iterable[object]
     if isinstance(value, Mapping):
         items = (part for pair in value.items() for part in pair)
     elif isinstance(value, list | tuple | set | frozenset):
@@ -51,14 +50,14 @@ def problem_in(value: Any) -> str | None:
     return None
 
 
-def validate_text(value: Any) -> None:
+def validate_text(value: object) -> None:
     """The rule as a Django validator (form and model fields)."""
     problem = problem_in(value)
     if problem is not None:
         raise ValidationError(f"The text {problem}.", code="bad_characters")
 
 
-def has_nul(pairs: Iterable[tuple[str, Any]]) -> str | None:
+def has_nul(pairs: Iterable[tuple[str, object]]) -> str | None:
     """The first key among ``(key, value)`` pairs whose key or value holds a NUL, or None."""
     for key, value in pairs:
         if NUL in key or (isinstance(value, str) and NUL in value):

@@ -34,10 +34,10 @@ import logging
 import smtplib
 import uuid
 from collections import Counter
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -159,7 +159,7 @@ def _is_refusal(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException)
 
 
-def _open(backend: Any) -> None:
+def _open(backend: BaseEmailBackend) -> None:
     """Connect, greet (EHLO), start TLS and log in: nothing of the message is sent yet."""
     backend.open()
     smtp = getattr(backend, "connection", None)
@@ -167,7 +167,7 @@ def _open(backend: Any) -> None:
         smtp.ehlo_or_helo_if_needed()
 
 
-def _close(backend: Any) -> None:
+def _close(backend: BaseEmailBackend) -> None:
     try:
         backend.close()
     except Exception as exc:  # the outcome is already recorded; a failed QUIT changes nothing

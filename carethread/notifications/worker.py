@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict, Unpack
 
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
@@ -45,10 +45,23 @@ def periodic_steps() -> dict[str, tuple[dt.timedelta, Step]]:
     return dict(_PERIODIC)
 
 
+class WorkerOptions(TypedDict):
+    """The options of django-tasks-db's ``Worker``."""
+
+    queue_names: list[str]
+    excluded_queue_names: list[str]
+    interval: float
+    batch: bool
+    backend_name: str
+    startup_delay: bool
+    max_tasks: int | None
+    worker_id: str
+
+
 class TaskRunner(Worker):
     """The database worker of django-tasks-db, counting what the tasks it runs ended in."""
 
-    def __init__(self, counts: Counter[str], **options: Any) -> None:
+    def __init__(self, counts: Counter[str], **options: Unpack[WorkerOptions]) -> None:
         super().__init__(**options)
         self.counts = counts
         self.tasks_run = 0

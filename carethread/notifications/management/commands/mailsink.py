@@ -12,10 +12,13 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class _Store:
@@ -24,7 +27,8 @@ class _Store:
         self.command = command
         self.counter = itertools.count(1)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """aiosmtpd's hook for a received mail."""
         n = next(self.counter)
         path = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{n:05d}.eml"
         content = envelope.original_content or b""
@@ -41,7 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8025)
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         # aiosmtpd logs envelope addresses at INFO: keep them out of the logs.
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         from aiosmtpd.controller import Controller
