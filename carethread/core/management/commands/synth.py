@@ -37,7 +37,7 @@ class Command(BaseCommand):
             help="calendar year of the encounters (default: the last full calendar year)",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         patients = _integer(options["patients"], "--patients")
         if not 1 <= patients <= MAX_PATIENTS:
             raise CommandError(f"--patients must be between 1 and {MAX_PATIENTS:,}", returncode=2)

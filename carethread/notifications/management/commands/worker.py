@@ -36,7 +36,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch", type=int, default=100, help="tasks per round at most")
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         interval, batch = options["interval"], options["batch"]
         if not (0 < interval <= MAX_INTERVAL) or batch <= 0:
             raise CommandError(
