@@ -14,19 +14,18 @@ shared with the web dashboard.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from carethread.api.auth import caller
 from carethread.api.schemas import Body, Error, Input, Invalid
 from carethread.audit import codes
 from carethread.audit.actions import record
 from carethread.measures import access, engine, exports
 from carethread.measures.access import CHOOSE_A_TIN, NOT_AN_ADMIN, SPANS_OTHER_PRACTICES
 from carethread.measures.programs import PROGRAMS
-from carethread.measures.request import MeasureInputError, parse
+from carethread.measures.request import MeasureInputError, RequestInput, parse
 
 router = Router(tags=["measures"])
 
@@ -184,7 +183,7 @@ class QppSubmissionOut(Schema):
     measurementSets: list[QppMeasurementSetOut]
 
 
-ANSWERS: dict[int, Any] = {
+ANSWERS: dict[int, object] = {
     200: ReportOut | list[QppSubmissionOut],
     400: Error,
     401: Error,
@@ -232,22 +231,24 @@ def post_report(request: HttpRequest, payload: ReportIn) -> HttpResponse:
 
 
 def report(request: HttpRequest, query: ReportQuery, counties: str | None) -> HttpResponse:
-    user = request.auth  # type: ignore[attr-defined]
+    user = caller(request)
     try:
         administered = access.require_admin(user)
     except access.Refused as refused:
         raise HttpError(refused.status, refused.message) from None
     try:
         measure = parse(
-            program=query.program,
-            start=query.start,
-            end=query.end,
-            level=query.level,
-            tin=query.tin,
-            npi=query.npi,
-            policies=query.policy,
-            low_broadband_csv=counties,
-            patients=query.patients,
+            RequestInput(
+                program=query.program,
+                start=query.start,
+                end=query.end,
+                level=query.level,
+                tin=query.tin,
+                npi=query.npi,
+                policies=query.policy,
+                low_broadband_csv=counties,
+                patients=query.patients,
+            )
         )
         options = exports.check_options(measure, query.format, query.cehrt_id)
     except MeasureInputError as exc:

@@ -24,7 +24,12 @@ from carethread.audit.actions import operator, record
 from carethread.audit.models import AuditEvent
 from carethread.measures import engine, exports
 from carethread.measures.programs import PROGRAMS, Level
-from carethread.measures.request import MeasureInputError, MeasureRequest, parse
+from carethread.measures.request import (
+    MeasureInputError,
+    MeasureRequest,
+    RequestInput,
+    parse,
+)
 
 
 class Command(BaseCommand):
@@ -76,19 +81,21 @@ class Command(BaseCommand):
             "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout"
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         output: Path | None = options["output"]
         try:
             request = parse(
-                program=options["program"],
-                start=options["start"],
-                end=options["end"],
-                level=options["level"],
-                tin=options["tin"],
-                npi=options["npi"],
-                policies=options["policy"],
-                low_broadband_csv=read_counties(options["low_broadband_counties"]),
-                patients=options["patients"],
+                RequestInput(
+                    program=options["program"],
+                    start=options["start"],
+                    end=options["end"],
+                    level=options["level"],
+                    tin=options["tin"],
+                    npi=options["npi"],
+                    policies=options["policy"],
+                    low_broadband_csv=read_counties(options["low_broadband_counties"]),
+                    patients=options["patients"],
+                )
             )
             chosen = exports.check_options(request, options["format"], options["cehrt_id"])
         except MeasureInputError as exc:
@@ -102,7 +109,7 @@ class Command(BaseCommand):
             rendered = exports.render(doc, chosen)
         except MeasureInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
-        for warning in doc.get("warnings", []):
+        for warning in doc["warnings"]:
             self.stderr.write(f"warning: {warning}", style_func=self.style.WARNING)
 
         try:
