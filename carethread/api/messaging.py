@@ -139,16 +139,8 @@ def list_threads(request: HttpRequest, filters: Query[InboxQuery]) -> Any:
     before = filters.before
     if before is not None and timezone.is_naive(before):
         before = timezone.make_aware(before, dt.UTC)
-    wanted = queries.InboxFilter(
-        box=filters.box,
-        pool=filters.pool,
-        status=filters.status,
-        category=filters.category,
-        patient=filters.patient,
-        assignee=filters.assignee,
-        unread=filters.unread,
-        overdue=filters.overdue,
-    )
+    # The query holds the inbox filter's fields and the page's (``before``, ``limit``).
+    wanted = queries.InboxFilter(**filters.model_dump(exclude={"before", "limit"}))
     rows = queries.inbox(viewer, wanted, before=before, limit=filters.limit)
     now = timezone.now()
     threads = [
