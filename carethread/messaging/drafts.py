@@ -13,8 +13,8 @@ exist from one the caller may not use: both raise the same ``MessagingError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -33,6 +33,7 @@ from carethread.messaging.models import Category, Draft, Message, Thread
 
 if TYPE_CHECKING:
     from carethread.accounts.models import User
+    from carethread.core.json import JsonValue
 
 MAX_DRAFTS = 50
 MAX_LISTED = 20
@@ -151,26 +152,52 @@ def drafts_of(user: User) -> QuerySet[Draft]:
     )
 
 
-def clean_recipients(value: dict[str, Any] | None) -> dict[str, Any]:
+class DraftRecipients(TypedDict):
+    """A draft's addressing as stored (``Draft.recipients``): UUIDs as strings (``None`` when not
+    chosen), lists of them, and whether the patient is included and the thread private."""
+
+    pool: str | None
+    organization: str | None
+    on_behalf_of: str | None
+    in_response_to: str | None
+    practitioners: list[str]
+    attachments: list[str]
+    include_patient: bool
+    private: bool
+
+
+def clean_recipients(value: Mapping[str, JsonValue] | None) -> DraftRecipients:
     """Recipient references as plain JSON: UUID strings, lists of them, and two flags."""
     value = value or {}
     if not isinstance(value, dict) or set(value) - {*UUID_KEYS, *LIST_KEYS, *BOOL_KEYS}:
         raise MessagingError("bad_request")
-    cleaned: dict[str, Any] = {}
-    for key in UUID_KEYS:
-        item = value.get(key)
-        cleaned[key] = None if item is None else str(_uuid(item, "bad_request"))
-    for key in LIST_KEYS:
-        items = value.get(key) or []
-        if not isinstance(items, list | tuple) or len(items) > MAX_LISTED:
-            raise MessagingError("bad_request")
-        cleaned[key] = list(dict.fromkeys(str(_uuid(item, "bad_request")) for item in items))
-    for key, default in (("include_patient", True), ("private", False)):
-        flag = value.get(key, default)
-        if not isinstance(flag, bool):
-            raise MessagingError("bad_request")
-        cleaned[key] = flag
-    return cleaned
+    return DraftRecipients(
+        pool=_uuid_text(value.get("pool")),
+        organization=_uuid_text(value.get("organization")),
+        on_behalf_of=_uuid_text(value.get("on_behalf_of")),
+        in_response_to=_uuid_text(value.get("in_response_to")),
+        practitioners=_uuid_list(value.get("practitioners")),
+        attachments=_uuid_list(value.get("attachments")),
+        include_patient=_flag(value.get("include_patient", True)),
+        private=_flag(value.get("private", False)),
+    )
+
+
+def _uuid_text(item: JsonValue) -> str | None:
+    return None if item is None else str(_uuid(item, "bad_request"))
+
+
+def _uuid_list(items: JsonValue) -> list[str]:
+    items = items or []
+    if not isinstance(items, list | tuple) or len(items) > MAX_LISTED:
+        raise MessagingError("bad_request")
+    return list(dict.fromkeys(str(_uuid(item, "bad_request")) for item in items))
+
+
+def _flag(flag: JsonValue) -> bool:
+    if not isinstance(flag, bool):
+        raise MessagingError("bad_request")
+    return flag
 
 
 def _draft_text(value: str | None, limit: int) -> str:
@@ -183,7 +210,7 @@ def _draft_text(value: str | None, limit: int) -> str:
 class DraftContent(TypedDict, total=False):
     """What a draft holds besides its thread or patient; each part may be left empty."""
 
-    recipients: dict[str, Any] | None
+    recipients: Mapping[str, JsonValue] | None
     category: str
     subject: str
     body: str
