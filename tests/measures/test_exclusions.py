@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from carethread.core.fhir_import import import_resources
-from carethread.core.fhir_import.resources import POS_SYSTEM
+from carethread.core.fhir_systems import POS_SYSTEM
 from carethread.measures.engine import compute
 from carethread.measures.request import RequestInput, parse
 from tests.messaging.fhir_helpers import npi, organization, patient, practitioner, ref, role
