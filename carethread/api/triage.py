@@ -293,10 +293,8 @@ def update_template(request: HttpRequest, template_uuid: UUID, payload: Template
     )
     if template is None:
         raise Http404
-    changes = payload.model_dump(exclude_unset=True)
-    template = practice_settings.update_template(
-        caller(request), template, request=request, **changes
-    )
+    change = cast(practice_settings.TemplateChange, payload.model_dump(exclude_unset=True))
+    template = practice_settings.update_template(caller(request), template, change, request=request)
     return template_out(template)
 
 

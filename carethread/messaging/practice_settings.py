@@ -277,21 +277,26 @@ def create_template(
     return template
 
 
+class TemplateChange(TypedDict, total=False):
+    """The fields of a template to change; one left out (or ``None``) stays as it is."""
+
+    name: str | None
+    subject: str | None
+    body: str | None
+    category: str | None
+    active: bool | None
+
+
 def update_template(
-    user: User,
-    template: Template,
-    *,
-    name: str | None = None,
-    subject: str | None = None,
-    body: str | None = None,
-    category: str | None = None,
-    active: bool | None = None,
-    request: HttpRequest | None = None,
+    user: User, template: Template, change: TemplateChange, *, request: HttpRequest | None = None
 ) -> Template:
-    """Change the given fields of ``template`` (``None`` leaves one as it is)."""
+    """Apply ``change`` to ``template``."""
     _check_admin(user, template.organization)
-    cleaned = _template_fields(name, subject, body, category)
+    cleaned = _template_fields(
+        change.get("name"), change.get("subject"), change.get("body"), change.get("category")
+    )
     fields: dict[str, str | bool] = {**cleaned}
+    active = change.get("active")
     if active is not None:
         fields["active"] = bool(active)
     with transaction.atomic():

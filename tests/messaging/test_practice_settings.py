@@ -179,9 +179,15 @@ def test_template_lifecycle(world, admin):
     refused(
         "template_name_taken", ps.create_template, admin, world.org, name="Refill done", body="x"
     )
-    updated = ps.update_template(admin, template, body="Hello {patient_name}.")
+    updated = ps.update_template(admin, template, ps.TemplateChange(body="Hello {patient_name}."))
     assert updated.body == "Hello {patient_name}."
-    refused("bad_template", ps.update_template, admin, template, body="Hi {patient.mrn}")
+    refused(
+        "bad_template",
+        ps.update_template,
+        admin,
+        template,
+        ps.TemplateChange(body="Hi {patient.mrn}"),
+    )
     ps.deactivate_template(admin, template)
     template.refresh_from_db()
     assert template.active is False
