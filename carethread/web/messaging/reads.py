@@ -93,12 +93,14 @@ class Recipients:
                 (
                     f"Clinicians who have seen {whom}",
                     [
-                        (f"c:{m.practitioner.uuid}", f"{m.practitioner.display_name}, "
-                         f"{m.organization.name}")
+                        (
+                            f"c:{m.practitioner.uuid}",
+                            f"{m.practitioner.display_name}, {m.organization.name}",
+                        )
                         for m in self.clinicians
                     ],
                 )
-            )  # fmt: skip
+            )
         if self.pools:
             groups.append(
                 (
