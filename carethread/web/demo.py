@@ -316,73 +316,134 @@ class DemoMessage:
 MESSAGES = [
     # An answered question (Maria Lopez and Dr. Rivera).
     DemoMessage(
-        "msg-01", "pt-lopez", 21, "19:40", "Patient/pt-lopez", ("Practitioner/pr-rivera",),
+        "msg-01",
+        "pt-lopez",
+        21,
+        "19:40",
+        "Patient/pt-lopez",
+        ("Practitioner/pr-rivera",),
         "Hello Dr. Rivera, my home blood pressure readings have been around 150/95 in the "
         "mornings this week. Should I change anything before my next appointment?",
-        subject="Blood pressure readings", category="medical",
+        subject="Blood pressure readings",
+        category="medical",
     ),
     DemoMessage(
-        "msg-02", "pt-lopez", 20, "08:55", "Practitioner/pr-rivera", ("Patient/pt-lopez",),
+        "msg-02",
+        "pt-lopez",
+        20,
+        "08:55",
+        "Practitioner/pr-rivera",
+        ("Patient/pt-lopez",),
         "Hi Maria, thank you for the readings. Please keep taking your medication and log "
         "your readings for one more week; we will review them at your visit. Dr. Rivera",
         answers="msg-01",
     ),
     # A question still waiting for an answer (Robert Smith).
     DemoMessage(
-        "msg-03", "pt-smith", 2, "21:10", "Patient/pt-smith", ("Practitioner/pr-rivera",),
+        "msg-03",
+        "pt-smith",
+        2,
+        "21:10",
+        "Patient/pt-smith",
+        ("Practitioner/pr-rivera",),
         "Dr. Rivera, my knee is still swollen after the fall last week. Do I need an x-ray?",
-        subject="Knee still swollen", category="medical",
+        subject="Knee still swollen",
+        category="medical",
     ),
     # A proxy conversation: Jane Doe writes for her son Sam Doe; Dr. Park answers.
     DemoMessage(
-        "msg-04", "pt-doe", 9, "07:15", "RelatedPerson/rp-jane-doe", ("Practitioner/pr-park",),
+        "msg-04",
+        "pt-doe",
+        9,
+        "07:15",
+        "RelatedPerson/rp-jane-doe",
+        ("Practitioner/pr-park",),
         "Hello Dr. Park, Sam has had a dry cough for ten days, worse at night. No fever. "
         "Should we bring him in?",
-        subject="Sam's cough", category="medical",
+        subject="Sam's cough",
+        category="medical",
     ),
     DemoMessage(
-        "msg-05", "pt-doe", 8, "11:30", "Practitioner/pr-park", ("RelatedPerson/rp-jane-doe",),
+        "msg-05",
+        "pt-doe",
+        8,
+        "11:30",
+        "Practitioner/pr-park",
+        ("RelatedPerson/rp-jane-doe",),
         "Hi Jane, a lingering cough after a cold is common. Please book a visit this week so "
         "I can listen to his lungs. Dr. Park",
         answers="msg-04",
     ),
     # Clinician to clinician, with the patient included (Dr. Rivera asks Dr. Chen).
     DemoMessage(
-        "msg-06", "pt-lopez", 14, "10:05", "Practitioner/pr-rivera",
+        "msg-06",
+        "pt-lopez",
+        14,
+        "10:05",
+        "Practitioner/pr-rivera",
         ("Practitioner/pr-chen", "Patient/pt-lopez"),
         "Dr. Chen, could you review Maria's medication list before we increase her dose? "
         "Maria, I have asked Dr. Chen for a second opinion.",
-        subject="Second opinion on medication", category="medical",
+        subject="Second opinion on medication",
+        category="medical",
     ),
     DemoMessage(
-        "msg-07", "pt-lopez", 13, "16:20", "Practitioner/pr-chen",
+        "msg-07",
+        "pt-lopez",
+        13,
+        "16:20",
+        "Practitioner/pr-chen",
         ("Practitioner/pr-rivera", "Patient/pt-lopez"),
         "Reviewed: the higher dose is fine with her other medications. Dr. Chen",
         answers="msg-06",
     ),
     # A message to the Refills pool, answered by a nurse of the pool.
     DemoMessage(
-        "msg-08", "pt-lopez", 6, "18:45", "Patient/pt-lopez", ("Group/pool-refills",),
+        "msg-08",
+        "pt-lopez",
+        6,
+        "18:45",
+        "Patient/pt-lopez",
+        ("Group/pool-refills",),
         "Hello, I have five days left of my lisinopril. Could you send a refill to my pharmacy?",
-        subject="Refill request", category="refill",
+        subject="Refill request",
+        category="refill",
     ),
     DemoMessage(
-        "msg-09", "pt-lopez", 5, "09:10", "Practitioner/pr-okafor", ("Patient/pt-lopez",),
+        "msg-09",
+        "pt-lopez",
+        5,
+        "09:10",
+        "Practitioner/pr-okafor",
+        ("Patient/pt-lopez",),
         "Hi Maria, the refill was sent to your pharmacy this morning. Grace (nurse)",
         answers="msg-08",
     ),
     # Staff writing on behalf of a clinician; the patient thanks them.
     DemoMessage(
-        "msg-10", "pt-smith", 4, "14:00", "Practitioner/pr-okafor", ("Patient/pt-smith",),
+        "msg-10",
+        "pt-smith",
+        4,
+        "14:00",
+        "Practitioner/pr-okafor",
+        ("Patient/pt-smith",),
         "Hi Robert, your lab results from last week are normal. Dr. Rivera will go over them "
         "at your next visit. Grace Okafor, for Dr. Rivera",
-        subject="Your lab results", category="medical", on_behalf_of="pr-rivera",
+        subject="Your lab results",
+        category="medical",
+        on_behalf_of="pr-rivera",
     ),
     DemoMessage(
-        "msg-11", "pt-smith", 4, "19:25", "Patient/pt-smith", ("Practitioner/pr-rivera",),
-        "Thank you, that is good news.", answers="msg-10",
+        "msg-11",
+        "pt-smith",
+        4,
+        "19:25",
+        "Patient/pt-smith",
+        ("Practitioner/pr-rivera",),
+        "Thank you, that is good news.",
+        answers="msg-10",
     ),
-]  # fmt: skip
+]
 
 
 def message_resources(today: dt.date) -> list[dict[str, Any]]:
