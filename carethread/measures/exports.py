@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from carethread.core.json import JsonObject
 from carethread.measures.programs import PROGRAMS, Level, Program, UnknownProgram, get
-from carethread.measures.report import Report, ResultRow, ThresholdJson
+from carethread.measures.report import (
+    Exclusions,
+    PatientLine,
+    Period,
+    PolicyJson,
+    Report,
+    ResultRow,
+    Score,
+    ThresholdJson,
+    WhatItTakes,
+)
 from carethread.measures.request import MeasureInputError, MeasureRequest
 
 FORMATS = ("json", "csv", "qpp")
@@ -29,8 +39,14 @@ QPP_NO_EP = (
 )
 QPP_SUBMISSION_METHOD = "registry"
 
+
+def _keys(shape: type) -> tuple[str, ...]:
+    """The keys of a part of the report, in the order ``report.py`` declares them."""
+    return tuple(shape.__annotations__)
+
+
 # A measure's result, in a row and in each reading of it.
-SCORE_KEYS = ("numerator", "denominator", "rate", "threshold", "met", "points")
+SCORE_KEYS = _keys(Score)
 ENTITY_COLUMNS = (
     "tin",
     "npi",
@@ -108,40 +124,16 @@ def check_cehrt_id(value: str) -> str:
 
 # -- JSON ----------------------------------------------------------------------------------------
 
-# Keys in the reference document's order; keys not listed follow, alphabetically.
-_DOCUMENT_KEYS = (
-    "program",
-    "measure_id",
-    "period",
-    "level",
-    "policy",
-    "warnings",
-    "results",
-)
-_ROW_KEYS = (
-    "tin",
-    "npi",
-    "numerator",
-    "denominator",
-    "rate",
-    "value",
-    "threshold",
-    "met",
-    "points",
-    "exclusions",
-    "what_it_takes",
-    "readings",
-    "patients",
-)
+# Keys in the order report.py declares them; keys not listed follow, alphabetically.
 _KEY_ORDER: dict[str, tuple[str, ...]] = {
-    "document": _DOCUMENT_KEYS,
-    "period": ("start", "end"),
-    "policy": ("actors", "halo", "exclude_pos", "window"),
-    "row": _ROW_KEYS,
-    "exclusions": ("no_office_visits", "broadband"),
-    "what_it_takes": ("goal", "points", "more_patients"),
+    "document": _keys(Report),
+    "period": _keys(Period),
+    "policy": _keys(PolicyJson),
+    "row": _keys(ResultRow),
+    "exclusions": _keys(Exclusions),
+    "what_it_takes": _keys(WhatItTakes),
     "reading": ("actors", "halo", *SCORE_KEYS, "applied"),
-    "patient": ("patient", "in_numerator", "reason", "evidence", "portal"),
+    "patient": _keys(PatientLine),
 }
 # Where each kind of object sits: (parent kind, key) -> kind of the value (or of its items).
 _CHILDREN: dict[tuple[str, str], str] = {
