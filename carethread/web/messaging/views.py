@@ -145,24 +145,23 @@ def _practice_inbox(request: AuthedRequest, viewer: Viewer) -> HttpResponse:
         ("Assigned to me", {"box": "assigned"}, box == "assigned"),
     ] + [(p.name, {"box": "pool", "pool": str(p.uuid)}, pool == p) for p in pools]
     box_params = {"box": box, **({"pool": str(pool.uuid)} if pool else {})}
+    other_filters = {k: v for k, v in keep.items() if k != "patient"}
     context = {
         "rows": rows,
         "tabs": [
-            (label, "?" + urlencode({**params, **keep}), current)
-            for label, params, current in tabs
+            (label, "?" + urlencode({**params, **keep}), current) for label, params, current in tabs
         ],
         "current_tab": next(label for label, _params, current in tabs if current),
         "form": form,
         "box_params": box_params,
         "patient": patient,
-        "clear_patient": "?" + urlencode({**box_params, **{k: v for k, v in keep.items()
-                                                             if k != "patient"}}),
+        "clear_patient": "?" + urlencode({**box_params, **other_filters}),
         "lookup_form": PatientLookupForm(initial={"to": "inbox", **box_params}),
         "unread_total": queries.unread_total(viewer),
         "older": _older_link(request, rows),
         "newest": _newest_link(request),
         "filtered": bool(keep),
-    }  # fmt: skip
+    }
     return render(request, "messaging/inbox_practice.html", context)
 
 
