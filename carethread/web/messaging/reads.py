@@ -20,6 +20,7 @@ from carethread.core.models import CareTeamPool, Membership, Organization, Patie
 from carethread.messaging import queries, rules
 from carethread.messaging.access import Viewer, viewer_for
 from carethread.messaging.models import Attachment
+from carethread.messaging.templates import expected_response
 
 READING_LABELS = {
     "blood-pressure": "Blood pressure",
@@ -139,20 +140,9 @@ def recipients_for(patient: Patient) -> Recipients:
     return Recipients(clinicians=clinicians, pools=pools)
 
 
-def hours_text(hours: int) -> str:
-    """A response time as patients read it ("within 3 business days"), worded like the
-    practice's automatic acknowledgement."""
-    if hours <= 0:
-        return "as soon as possible"
-    if hours % 24 == 0:
-        days = hours // 24
-        return "within 1 business day" if days == 1 else f"within {days} business days"
-    return "within 1 hour" if hours == 1 else f"within {hours} hours"
-
-
 def response_times(organizations: list[Organization]) -> list[tuple[str, str]]:
     """(practice name, expected response time) for the notice shown before sending."""
-    return [(org.name, hours_text(org.expected_response_hours)) for org in organizations]
+    return [(org.name, expected_response(org.expected_response_hours)) for org in organizations]
 
 
 # -- the practice side ---------------------------------------------------------------------------

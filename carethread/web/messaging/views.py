@@ -27,6 +27,7 @@ from carethread.messaging import actions, queries
 from carethread.messaging.access import Viewer, access_attachment
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message
+from carethread.messaging.templates import expected_response
 from carethread.web.decorators import AuthedRequest, signed_in, signed_in_never_cached
 from carethread.web.messaging import reads
 from carethread.web.messaging.forms import (
@@ -458,7 +459,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
             for org in reads.recipients_for(patient).organizations():
                 organizations.setdefault(org.pk, org)
     practices = [
-        (org.name, reads.hours_text(org.expected_response_hours), org.reply_window_days)
+        (org.name, expected_response(org.expected_response_hours), org.reply_window_days)
         for org in organizations.values()
     ]
     return render(request, "messaging/help.html", {"practices": practices})
