@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 
 @dataclass(slots=True, kw_only=True)
@@ -16,6 +18,23 @@ class Record:
     key: str = field(compare=False, default="")
     where: tuple[int, int, int] = field(compare=False, default=(0, 0, 0))
     pk: int | None = field(compare=False, default=None)
+
+
+R = TypeVar("R", bound=Record)
+
+
+def repeated(
+    records: Iterable[R], key: Callable[[R], Hashable], problem: str
+) -> list[tuple[R, str]]:
+    """The records whose ``key`` an earlier record already has, each with its problem: the
+    earlier record's key followed by ``problem``."""
+    seen: dict[Hashable, R] = {}
+    problems = []
+    for record in records:
+        other = seen.setdefault(key(record), record)
+        if other is not record:
+            problems.append((record, f"{other.key} {problem}"))
+    return problems
 
 
 @dataclass(frozen=True)

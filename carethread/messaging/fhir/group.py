@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from carethread.core.fhir_import import values
 from carethread.core.fhir_import.insert import insert_rows
-from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.records import Record, repeated
 from carethread.core.fhir_import.upsert import chunks, upsert
 from carethread.core.models import CareTeamPool
 from carethread.messaging.fhir.refs import practitioner_ids
@@ -83,13 +83,11 @@ def business_key(record: GroupRecord) -> None:
 
 def check(records: list[GroupRecord], ctx: Importer) -> list[tuple[GroupRecord, str]]:
     """One pool per organisation and name."""
-    seen: dict[tuple[str, str], GroupRecord] = {}
-    problems = []
-    for record in records:
-        other = seen.setdefault((ctx.canonical(record.organization), record.name), record)
-        if other is not record:
-            problems.append((record, f"{other.key} is a pool of the same practice and name"))
-    return problems
+    return repeated(
+        records,
+        lambda r: (ctx.canonical(r.organization), r.name),
+        "is a pool of the same practice and name",
+    )
 
 
 def write(records: list[GroupRecord], ctx: Importer) -> tuple[int, int]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from carethread.core.fhir_import import values
-from carethread.core.fhir_import.records import Record
+from carethread.core.fhir_import.records import Record, repeated
 from carethread.core.fhir_import.upsert import upsert
 from carethread.core.fhir_systems import ROLE_SYSTEM
 from carethread.core.models import Membership
@@ -60,16 +60,11 @@ def business_key(record: RoleRecord) -> None:
 
 def check(records: list[RoleRecord], ctx: Importer) -> list[tuple[RoleRecord, str]]:
     """One membership per practitioner and organization."""
-    seen: dict[tuple[str, str], RoleRecord] = {}
-    problems = []
-    for record in records:
-        pair = (ctx.canonical(record.practitioner), ctx.canonical(record.organization))
-        other = seen.setdefault(pair, record)
-        if other is not record:
-            problems.append(
-                (record, f"{other.key} already links this practitioner and organization")
-            )
-    return problems
+    return repeated(
+        records,
+        lambda r: (ctx.canonical(r.practitioner), ctx.canonical(r.organization)),
+        "already links this practitioner and organization",
+    )
 
 
 def write(records: list[RoleRecord], ctx: Importer) -> tuple[int, int]:
