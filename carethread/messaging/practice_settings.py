@@ -1,8 +1,9 @@
 """Messaging settings of a practice, managed by its administrators, and each practice user's
 out-of-office.
 
-Administrators (an active admin membership, ``accounts.access.admin_organizations``) change the
-practice's messaging settings, routing rules, templates and pools' response targets. Every
+Administrators (an active admin membership: the accounts gate ``access_admin_organization``, whose
+404 is ``not_allowed`` here) change the practice's messaging settings (a ``SettingsChange``),
+routing rules, templates (a ``TemplateChange``) and pools' response targets. Every
 change is audited in its transaction; a setting's change is one ``setting.changed`` entry per
 field, with the organisation as object and the old and new values (settings are not PHI). The
 ``messaging_enabled`` entries are what the ``mod2-2015`` measure reads.
