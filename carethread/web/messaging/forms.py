@@ -170,6 +170,13 @@ class MessageTextMixin(PageForm):
         else:
             del self.fields["attachments"]
 
+    def offer_clinicians(self, clinicians: Choices | None) -> None:
+        """The clinicians a staff member may write for; no ``on_behalf_of`` field for None."""
+        if clinicians is None:
+            del self.fields["on_behalf_of"]
+        else:
+            choices_of(self, "on_behalf_of").choices = [("", "Myself"), *clinicians]
+
 
 class PatientComposeForm(ReadingsMixin, MessageTextMixin):
     """A patient (or representative) writes to the care team."""
@@ -273,10 +280,7 @@ class PracticeComposeForm(MessageTextMixin):
         else:
             del self.fields["organization"]
         choices_of(self, "colleagues").choices = colleagues
-        if clinicians is None:
-            del self.fields["on_behalf_of"]
-        else:
-            choices_of(self, "on_behalf_of").choices = [("", "Myself"), *clinicians]
+        self.offer_clinicians(clinicians)
         self.set_attachments_enabled(attachments)
 
     def clean(self) -> dict[str, Any]:
@@ -296,20 +300,17 @@ class ReplyForm(ReadingsMixin, MessageTextMixin):
         data: FormData | None = None,
         files: FormFiles | None = None,
         *,
-        initial: dict[str, object] | None = None,
         readings: bool,
         clinicians: Choices | None,
         attachments: bool,
+        initial: dict[str, object] | None = None,
     ) -> None:
         super().__init__(data, files, initial=initial)
         self.fields["body"].label = "Your reply"
         if not readings:
             for name in ("bp_systolic", "bp_diastolic", "glucose", "weight", "weight_unit"):
                 del self.fields[name]
-        if clinicians is None:
-            del self.fields["on_behalf_of"]
-        else:
-            choices_of(self, "on_behalf_of").choices = [("", "Myself"), *clinicians]
+        self.offer_clinicians(clinicians)
         self.set_attachments_enabled(attachments)
 
     def clean_readings(self, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from carethread.core.models import Organization, Patient
 from carethread.messaging import actions, queries
 from carethread.messaging.access import Viewer, access_attachment
+from carethread.messaging.actions import StartFields
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Message
 from carethread.messaging.templates import expected_response
@@ -32,6 +34,7 @@ from carethread.web.decorators import AuthedRequest, signed_in, signed_in_never_
 from carethread.web.messaging import reads
 from carethread.web.messaging.forms import (
     InboxFilterForm,
+    MessageTextMixin,
     PatientComposeForm,
     PatientInboxForm,
     PatientLookupForm,
@@ -218,18 +221,62 @@ def patient_messages(request: AuthedRequest, patient_uuid: str) -> HttpResponse:
 # -- compose -------------------------------------------------------------------------------------
 
 
-def _send_new_thread(
-    request: AuthedRequest, form: forms.Form, send: Callable[[], Message]
-) -> tuple[HttpResponse | None, int]:
-    """Send a composed message: a redirect to its thread, or (None, status) with the refusal's
-    reason put on the form."""
+Start = Callable[[dict[str, Any], StartFields], Message]
+
+
+def _compose_page(
+    request: AuthedRequest,
+    viewer: Viewer,
+    patient: Patient,
+    compose_form: Callable[..., MessageTextMixin],
+    start: Start,
+    template: str,
+    context: dict[str, object],
+) -> HttpResponse:
+    """A compose page about ``patient``. A valid POST stores its uploads and starts the thread:
+    ``start`` gets the cleaned data and the keywords every compose page sends (patient,
+    category, subject, body, uploads, retry key, request and viewer), and the answer is a
+    redirect to the thread. Otherwise ``template`` shows the form again with its kept uploads
+    (400, or the refusal's status with its reason on the form)."""
+    if request.method != "POST":
+        form = compose_form(initial={"client_key": new_client_key()})
+        return _show_compose(request, template, context, form, [], 200)
+    form = compose_form(request.POST, request.FILES)
+    if not form.is_valid():
+        return _show_compose(request, template, context, form, [], 400)
+    kept, ok = uploads(request, form)
+    if not ok:
+        return _show_compose(request, template, context, form, kept, 400)
+    data = form.cleaned_data
+    opening = StartFields(
+        patient=patient,
+        category=data["category"],
+        subject=data["subject"],
+        body=data["body"],
+        attachments=[k.uuid for k in kept],
+        client_key=data.get("client_key") or None,
+        request=request,
+        viewer=viewer,
+    )
     try:
-        message = send()
+        message = start(data, opening)
     except MessagingError as error:
         form_error(form, error)
-        return None, error.status
+        status = error.status if error.status != 200 else 400
+        return _show_compose(request, template, context, form, kept, status)
     messages.success(request, "Your message was sent.")
-    return redirect("messaging_thread", thread_uuid=message.thread.uuid), 200
+    return redirect("messaging_thread", thread_uuid=message.thread.uuid)
+
+
+def _show_compose(
+    request: AuthedRequest,
+    template: str,
+    context: dict[str, object],
+    form: MessageTextMixin,
+    kept: list[reads.KeptFile],
+    status: int,
+) -> HttpResponse:
+    return render(request, template, {**context, "form": form, "kept": kept}, status=status)
 
 
 @signed_in_never_cached
@@ -260,49 +307,24 @@ def _patient_compose(
         allow_private=is_patient,
         attachments=reads.module_ready(ATTACHMENTS),
     )
-    kept: list[reads.KeptFile] = []
-    status = 200
-    if request.method == "POST":
-        form = compose_form(request.POST, request.FILES)
-        if form.is_valid():
-            kept, ok = uploads(request, form)
-            data = form.cleaned_data
-            practitioner, pool = recipients.resolve(data["recipient"])
-            if ok:
-                sent, status = _send_new_thread(
-                    request,
-                    form,
-                    lambda: actions.start_thread(
-                        request.user,
-                        patient=patient,
-                        category=data["category"],
-                        subject=data["subject"],
-                        body=data["body"],
-                        to_practitioners=[practitioner] if practitioner else [],
-                        to_pool=pool,
-                        private=bool(data.get("private")),
-                        attachments=[k.uuid for k in kept],
-                        readings=data["readings"] or None,
-                        client_key=data.get("client_key") or None,
-                        request=request,
-                        viewer=viewer,
-                    ),
-                )
-                if sent is not None:
-                    return sent
-        status = status if status != 200 else 400
-    else:
-        form = compose_form(initial={"client_key": new_client_key()})
-    context = {
-        "form": form,
+
+    def start(data: dict[str, Any], opening: StartFields) -> Message:
+        practitioner, pool = recipients.resolve(data["recipient"])
+        opening["to_practitioners"] = [practitioner] if practitioner else []
+        opening["to_pool"] = pool
+        opening["private"] = bool(data.get("private"))
+        opening["readings"] = data["readings"] or None
+        return actions.start_thread(request.user, **opening)
+
+    context: dict[str, object] = {
         "patient": patient,
         "patients": patients,
         "is_patient": is_patient,
         "has_recipients": bool(recipients),
         "response_times": reads.response_times(recipients.organizations()),
-        "kept": kept,
     }
-    return render(request, "messaging/compose_patient.html", context, status=status)
+    template = "messaging/compose_patient.html"
+    return _compose_page(request, viewer, patient, compose_form, start, template, context)
 
 
 def _practice_compose(request: AuthedRequest, viewer: Viewer, patient: Patient) -> HttpResponse:
@@ -316,52 +338,25 @@ def _practice_compose(request: AuthedRequest, viewer: Viewer, patient: Patient) 
         clinicians=reads.clinician_choices(viewer, organizations),
         attachments=reads.module_ready(ATTACHMENTS),
     )
-    kept: list[reads.KeptFile] = []
-    status = 200
-    if request.method == "POST":
-        form = compose_form(request.POST, request.FILES)
-        if form.is_valid():
-            kept, ok = uploads(request, form)
-            data = form.cleaned_data
-            org_uuid = data.get("organization")
-            organization = next(
-                (o for o in organizations if str(o.uuid) == org_uuid), organizations[0]
-            )
-            to_colleagues = data["to"] == PracticeComposeForm.TO_COLLEAGUES
-            colleagues = reads.practitioners_by_uuid(data["colleagues"]) if to_colleagues else []
-            on_behalf = reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])
-            if ok:
-                sent, status = _send_new_thread(
-                    request,
-                    form,
-                    lambda: actions.start_thread(
-                        request.user,
-                        patient=patient,
-                        category=data["category"],
-                        subject=data["subject"],
-                        body=data["body"],
-                        to_practitioners=colleagues,
-                        organization=organization,
-                        include_patient=bool(data.get("include_patient")) or not to_colleagues,
-                        on_behalf_of=on_behalf[0] if on_behalf else None,
-                        attachments=[k.uuid for k in kept],
-                        client_key=data.get("client_key") or None,
-                        request=request,
-                        viewer=viewer,
-                    ),
-                )
-                if sent is not None:
-                    return sent
-        status = status if status != 200 else 400
-    else:
-        form = compose_form(initial={"client_key": new_client_key()})
-    context = {
-        "form": form,
+
+    def start(data: dict[str, Any], opening: StartFields) -> Message:
+        org_uuid = data.get("organization")
+        organization = next((o for o in organizations if str(o.uuid) == org_uuid), organizations[0])
+        to_colleagues = data["to"] == PracticeComposeForm.TO_COLLEAGUES
+        colleagues = reads.practitioners_by_uuid(data["colleagues"]) if to_colleagues else []
+        on_behalf = reads.practitioners_by_uuid([data.get("on_behalf_of") or ""])
+        opening["to_practitioners"] = colleagues
+        opening["organization"] = organization
+        opening["include_patient"] = bool(data.get("include_patient")) or not to_colleagues
+        opening["on_behalf_of"] = on_behalf[0] if on_behalf else None
+        return actions.start_thread(request.user, **opening)
+
+    context: dict[str, object] = {
         "patient": patient,
         "response_times": reads.response_times(organizations),
-        "kept": kept,
     }
-    return render(request, "messaging/compose_practice.html", context, status=status)
+    template = "messaging/compose_practice.html"
+    return _compose_page(request, viewer, patient, compose_form, start, template, context)
 
 
 # -- the thread ----------------------------------------------------------------------------------
