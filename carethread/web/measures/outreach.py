@@ -8,6 +8,8 @@ the user administers are ever considered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
@@ -150,32 +152,37 @@ def _own_outreach(
     return row
 
 
-@signed_in_never_cached
-@require_POST
-def outreach_confirm(request: AuthedRequest, outreach_uuid: str) -> HttpResponse:
+def _finish(
+    request: AuthedRequest, outreach_uuid: str, act: Callable[[Outreach], str]
+) -> HttpResponse:
+    """Confirm or cancel the caller's own outreach with ``act`` (which says what was done),
+    then back to the report's row; a refusal is shown there."""
     orgs = admin_orgs(request)
     row = _own_outreach(request, outreach_uuid, orgs)
     try:
-        sent = outreach_actions.confirm(request.user, row, request=request)
+        done = act(row)
     except MessagingError as error:
         messages.error(request, error.message)
     else:
-        n = len(sent)
-        messages.success(
-            request, f"{n} message{'s' if n != 1 else ''} sent: one new conversation per patient."
-        )
+        messages.success(request, done)
     return redirect(back_url(request.POST, orgs))
+
+
+@signed_in_never_cached
+@require_POST
+def outreach_confirm(request: AuthedRequest, outreach_uuid: str) -> HttpResponse:
+    def act(row: Outreach) -> str:
+        n = len(outreach_actions.confirm(request.user, row, request=request))
+        return f"{n} message{'s' if n != 1 else ''} sent: one new conversation per patient."
+
+    return _finish(request, outreach_uuid, act)
 
 
 @signed_in_never_cached
 @require_POST
 def outreach_cancel(request: AuthedRequest, outreach_uuid: str) -> HttpResponse:
-    orgs = admin_orgs(request)
-    row = _own_outreach(request, outreach_uuid, orgs)
-    try:
+    def act(row: Outreach) -> str:
         outreach_actions.cancel(request.user, row, request=request)
-    except MessagingError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "The outreach was cancelled; nothing was sent.")
-    return redirect(back_url(request.POST, orgs))
+        return "The outreach was cancelled; nothing was sent."
+
+    return _finish(request, outreach_uuid, act)
