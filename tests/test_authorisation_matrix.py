@@ -135,6 +135,9 @@ ROUTES: dict[str, Route] = {
     "PATCH /api/templates/{template_uuid}": Route(
         {"template_uuid": "template"}, body={"name": "Renamed"}, entitled=ADMIN, why=ADMIN_WHY
     ),
+    "DELETE /api/templates/{template_uuid}": Route(
+        {"template_uuid": "template"}, entitled=ADMIN, why=ADMIN_WHY
+    ),
     "GET /api/templates/{template_uuid}/render": Route(
         {"template_uuid": "template"}, query={"thread": "thread"}
     ),
@@ -151,6 +154,12 @@ ROUTES: dict[str, Route] = {
         {"org_uuid": "organization"},
         fixed={"category": "refill"},
         body={"pool": "<pool>"},
+        entitled=ADMIN,
+        why=ADMIN_WHY,
+    ),
+    "PUT /api/practices/{org_uuid}/pools/{pool_uuid}/response-target": Route(
+        {"org_uuid": "organization", "pool_uuid": "pool"},
+        body={"hours": 8},
         entitled=ADMIN,
         why=ADMIN_WHY,
     ),
@@ -252,6 +261,7 @@ NO_IDENTIFIER = {
     "GET /api/tokens",
     "POST /api/attachments",
     "GET /api/drafts",
+    "GET /api/me/out-of-office",
     "DELETE /api/me/out-of-office",
     "GET /api/me/notifications",
     "PUT /api/me/notifications",

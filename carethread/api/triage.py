@@ -37,6 +37,7 @@ from carethread.api.triage_schemas import (
     PracticeSettingsIn,
     PracticeSettingsOut,
     RenderedOut,
+    ResponseTargetIn,
     RoutingIn,
     StatusIn,
     TemplateIn,
@@ -137,6 +138,30 @@ def settings_out(organization: Organization) -> dict[str, Any]:
             for p in pools
         ],
     }
+
+
+def practice_pool(
+    organization: Organization, pool_uuid: UUID, *, missing: Exception
+) -> CareTeamPool:
+    """A care-team pool of ``organization``; ``missing`` is raised for any other UUID."""
+    pool = CareTeamPool.objects.filter(uuid=pool_uuid, organization=organization).first()
+    if pool is None:
+        raise missing
+    return pool
+
+
+def administered_template(request: HttpRequest, template_uuid: UUID) -> Template:
+    """A template of a practice the caller administers; 404 for any other, as for none."""
+    template = (
+        Template.objects.filter(
+            uuid=template_uuid, organization__in=admin_organizations(caller(request))
+        )
+        .select_related("organization")
+        .first()
+    )
+    if template is None:
+        raise Http404
+    return template
 
 
 def absence_out(absence: OutOfOffice) -> dict[str, Any]:
@@ -284,18 +309,21 @@ def create_template(request: HttpRequest, payload: TemplateIn) -> Any:
     summary="Change a template (practice administrators)",
 )
 def update_template(request: HttpRequest, template_uuid: UUID, payload: TemplatePatch) -> Any:
-    template = (
-        Template.objects.filter(
-            uuid=template_uuid, organization__in=admin_organizations(caller(request))
-        )
-        .select_related("organization")
-        .first()
-    )
-    if template is None:
-        raise Http404
+    template = administered_template(request, template_uuid)
     change = cast(practice_settings.TemplateChange, payload.model_dump(exclude_unset=True))
     template = practice_settings.update_template(caller(request), template, change, request=request)
     return template_out(template)
+
+
+@router.delete(
+    "/templates/{template_uuid}",
+    response={204: None, **REFUSED},
+    summary="Retire a template (practice administrators; kept for the record, listed as inactive)",
+)
+def delete_template(request: HttpRequest, template_uuid: UUID) -> Any:
+    template = administered_template(request, template_uuid)
+    practice_settings.deactivate_template(caller(request), template, request=request)
+    return HttpResponse(status=204)
 
 
 @router.get(
@@ -350,11 +378,25 @@ def put_routing_rule(
     request: HttpRequest, org_uuid: UUID, category: str, payload: RoutingIn
 ) -> Any:
     organization = access_admin_organization(caller(request), org_uuid)
-    pool = CareTeamPool.objects.filter(uuid=payload.pool, organization=organization).first()
-    if pool is None:
-        raise MessagingError("bad_pool")
+    pool = practice_pool(organization, payload.pool, missing=MessagingError("bad_pool"))
     practice_settings.set_routing_rule(
         caller(request), organization, category, pool, request=request
+    )
+    return settings_out(organization)
+
+
+@router.put(
+    "/practices/{org_uuid}/pools/{pool_uuid}/response-target",
+    response={200: PracticeSettingsOut, **REFUSED},
+    summary="Set a pool's response-time target in hours (null: the practice's)",
+)
+def put_pool_response_target(
+    request: HttpRequest, org_uuid: UUID, pool_uuid: UUID, payload: ResponseTargetIn
+) -> Any:
+    organization = access_admin_organization(caller(request), org_uuid)
+    pool = practice_pool(organization, pool_uuid, missing=Http404())
+    practice_settings.set_pool_response_target(
+        caller(request), pool, payload.hours, request=request
     )
     return settings_out(organization)
 
@@ -371,6 +413,18 @@ def delete_routing_rule(request: HttpRequest, org_uuid: UUID, category: str) -> 
 
 
 # -- out of office -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/me/out-of-office",
+    response={200: OutOfOfficeOut, 204: None, 401: Error},
+    summary="The caller's out-of-office now in force or next to come (204: none)",
+)
+def get_out_of_office(request: HttpRequest) -> Any:
+    absence = practice_settings.current_out_of_office(caller(request))
+    if absence is None:
+        return HttpResponse(status=204)
+    return absence_out(absence)
 
 
 @router.put(

@@ -124,6 +124,10 @@ class RoutingIn(Body):
     pool: UUID
 
 
+class ResponseTargetIn(Body):
+    hours: int | None = Field(..., description="hours; null: the practice's target")
+
+
 # -- out of office -------------------------------------------------------------------------------
 
 

@@ -244,6 +244,21 @@ def test_templates_are_written_by_administrators_only(world):
     assert Template.objects.count() == 1
 
 
+def test_retiring_a_template_keeps_it_for_the_record(world):
+    template = Template.objects.create(organization=world.org, name="Flu", body="Flu shots.")
+    path = f"/api/templates/{template.uuid}"
+    for who in ("staff", "c2", "patient", "outsider"):
+        assert api(getattr(world, who).user).delete(path).status_code == 404
+    assert Template.objects.get().active is True
+    admin = api(world.c1.user)
+    assert admin.delete(path).status_code == 204
+    assert admin.delete(path).status_code == 204
+    assert Template.objects.get().active is False
+    assert AuditEvent.objects.filter(action="template.deactivate").count() == 1
+    assert api(world.staff.user).get("/api/templates").json() == []
+    assert admin.delete(f"/api/templates/{uuid.uuid4()}").status_code == 404
+
+
 # -- practice settings ------------------------------------------------------------------------
 
 
@@ -295,6 +310,28 @@ def test_routing_routes(world):
     assert not RoutingRule.objects.exists()
 
 
+def test_a_pool_response_target(world):
+    path = f"/api/practices/{world.org.uuid}/pools/{world.refills.uuid}/response-target"
+    for who in ("c2", "staff", "patient", "outsider"):
+        assert api(getattr(world, who).user).put(path, {"hours": 8}).status_code == 404
+    client = api(world.c1.user)
+    response = client.put(path, {"hours": 8})
+    assert response.status_code == 200, response.content
+    targets = {p["name"]: p["response_target_hours"] for p in response.json()["pools"]}
+    assert targets == {"Front desk": None, "Refills": 8}
+    event = AuditEvent.objects.get(action="setting.changed")
+    assert event.details["field"] == "response_target_hours"
+    response = client.put(path, {"hours": 0})
+    assert response.status_code == 400 and response.json()["code"] == "bad_setting"
+    assert client.put(path, {}).status_code == 422
+    response = client.put(path, {"hours": None})
+    assert response.status_code == 200
+    world.refills.refresh_from_db()
+    assert world.refills.response_target_hours is None
+    other = f"/api/practices/{world.org.uuid}/pools/{uuid.uuid4()}/response-target"
+    assert client.put(other, {"hours": 8}).status_code == 404
+
+
 # -- out of office ----------------------------------------------------------------------------
 
 
@@ -329,6 +366,24 @@ def test_out_of_office_routes(world):
         {"starts_at": now.isoformat(), "ends_at": (now + dt.timedelta(days=1)).isoformat()},
     )
     assert response.status_code == 403 and response.json()["code"] == "not_allowed"
+
+
+def test_reading_the_callers_out_of_office(world):
+    client = api(world.c1.user)
+    assert client.get("/api/me/out-of-office").status_code == 204
+    now = timezone.now()
+    absence = {
+        "starts_at": (now + dt.timedelta(days=1)).isoformat(),
+        "ends_at": (now + dt.timedelta(days=3)).isoformat(),
+        "reply_text": "Back on Monday.",
+    }
+    written = client.put("/api/me/out-of-office", absence).json()
+    response = client.get("/api/me/out-of-office")
+    assert response.status_code == 200 and response.json() == written
+    assert api(world.c2.user).get("/api/me/out-of-office").status_code == 204
+    assert api(world.patient.user).get("/api/me/out-of-office").status_code == 204
+    assert client.delete("/api/me/out-of-office").status_code == 204
+    assert client.get("/api/me/out-of-office").status_code == 204
 
 
 # -- outreach ---------------------------------------------------------------------------------
