@@ -4,6 +4,8 @@
 ``Http404`` for "does not exist" and "not allowed"; ``access_practice_thread`` is the same gate
 for the practice's own controls (the caller must be on the thread's practice side), and
 ``on_practice_side(viewer, thread)`` the question it asks, for actions handed a loaded thread.
+``practice_patients(viewer)`` is the patients a practice user may open (the pages' lookups by
+UUID or MRN and the drafts' patient go through it).
 
 The rule is one filter, ``thread_rights_q(viewer)``: the gate looks a thread up through it, and
 every list, box, search filter and unread count applies it too (``visible_threads`` for a
@@ -276,6 +278,16 @@ def access_practice_thread(
     if not on_practice_side(viewer, thread):
         raise Http404
     return thread, viewer
+
+
+def practice_patients(viewer: Viewer) -> QuerySet[Patient]:
+    """The patients a practice user may open and write to or about: those of the viewer's
+    organisations (managed there or seen there); none for anyone else."""
+    if not viewer.is_practice:
+        return Patient.objects.none()
+    orgs = list(viewer.memberships)
+    seen = Patient.objects.filter(encounters__organization_id__in=orgs).values("pk")
+    return Patient.objects.filter(Q(managing_organization_id__in=orgs) | Q(pk__in=seen))
 
 
 def access_attachment(

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from carethread.audit import actions as audit
 from carethread.audit import codes
 from carethread.core.models import CareTeamPool, Organization, Patient, Practitioner
 from carethread.messaging import actions, posting
-from carethread.messaging.access import Viewer, access_thread, viewer_for
+from carethread.messaging.access import Viewer, access_thread, practice_patients, viewer_for
 from carethread.messaging.errors import MessagingError
 from carethread.messaging.models import Category, Draft, Message, Thread
 
@@ -65,20 +65,9 @@ def addressable_patient(viewer: Viewer, patient_uuid: UUID | str) -> Patient:
     for rep in viewer.representing.values():
         if rep.patient.uuid == wanted:
             return rep.patient
-    if viewer.is_practice:
-        orgs = list(viewer.memberships)
-        patient = (
-            Patient.objects.filter(uuid=wanted)
-            .filter(
-                Q(managing_organization_id__in=orgs)
-                | Q(
-                    pk__in=Patient.objects.filter(encounters__organization_id__in=orgs).values("pk")
-                )
-            )
-            .first()
-        )
-        if patient is not None:
-            return patient
+    patient = practice_patients(viewer).filter(uuid=wanted).first()
+    if patient is not None:
+        return patient
     raise MessagingError("patient_not_allowed")
 
 

@@ -1,6 +1,7 @@
 """Reads the messaging pages need besides the inbox and thread queries: whom the signed-in user
-writes for, which patients a practice user may open, the compose form's choices and the
-practice's response-time wording. Lookups by id give ``Http404`` for missing and forbidden alike.
+writes for, a practice user's patient by UUID or MRN (among ``messaging.access.practice_patients``),
+the compose form's choices and the practice's response-time wording. Lookups by id give
+``Http404`` for missing and forbidden alike.
 Reads the REST API makes too (a message of a thread, a patient's recipients and organisations)
 are in ``messaging.queries``; this module shapes them for the forms.
 """
@@ -12,13 +13,12 @@ import uuid as uuid_module
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from carethread.accounts.models import User
 from carethread.core.models import CareTeamPool, Membership, Organization, Patient, Practitioner
 from carethread.messaging import queries, rules
-from carethread.messaging.access import Viewer, viewer_for
+from carethread.messaging.access import Viewer, practice_patients, viewer_for
 from carethread.messaging.models import Attachment
 from carethread.messaging.templates import expected_response
 
@@ -146,17 +146,6 @@ def response_times(organizations: list[Organization]) -> list[tuple[str, str]]:
 
 
 # -- the practice side ---------------------------------------------------------------------------
-
-
-def practice_patients(viewer: Viewer) -> QuerySet[Patient]:
-    """Patients of the viewer's organisations (managed there or seen there)."""
-    if not viewer.is_practice:
-        return Patient.objects.none()
-    orgs = list(viewer.memberships)
-    ids = Patient.objects.filter(
-        Q(managing_organization_id__in=orgs) | Q(encounters__organization_id__in=orgs)
-    ).values("pk")
-    return Patient.objects.filter(pk__in=ids)
 
 
 def practice_patient(viewer: Viewer, patient_uuid: str | uuid_module.UUID) -> Patient:
