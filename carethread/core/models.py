@@ -34,6 +34,10 @@ class Organization(models.Model):
     auto_acknowledge = models.BooleanField(default=True)
     # Email notifications may name the sender (only for recipients who opt in as well).
     notify_sender_name = models.BooleanField(default=False)
+    # The number patients are told to call (shown on the blocked-portal page and in the portal).
+    phone = models.CharField(max_length=32, blank=True, default="")
+    # How long one emergency access ("break the glass") lasts.
+    emergency_access_minutes = models.PositiveIntegerField(default=60)
 
     class Meta:
         ordering = ["name"]
@@ -115,6 +119,10 @@ class Membership(models.Model):
         default=False,
         help_text="Manages the practice's users and settings (does not grant message access).",
     )
+    # Reads the practice's audit report (a named permission an administrator grants).
+    is_auditor = models.BooleanField(default=False)
+    # May open a patient's threads outside their normal rights, with a reason, for a limited time.
+    emergency_access = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
 
     class Meta:
