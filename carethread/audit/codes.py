@@ -38,6 +38,8 @@ AUDIT_VERIFY = "audit.verify"
 AUDIT_CHAIN_KEYED = "audit.chain_keyed"
 
 SETTING_CHANGED = "setting.changed"
+# `carethread setup`: the first organisation and its first administrator.
+PRACTICE_SET_UP = "practice.set_up"
 
 MEASURE_REPORT = "measure.report"
 
