@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from carethread.accounts import roles
 from carethread.accounts.models import User
 from carethread.addresses import client_address
 from carethread.audit import codes
@@ -43,7 +45,6 @@ def user_for_login(login: object) -> User | None:
 
 def first_factor_after_fresh_sign_in(request: HttpRequest | None) -> bool:
     from allauth.account.internal.flows.login import get_authentication_records
-    from allauth.mfa.models import Authenticator
 
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated:
@@ -171,7 +172,25 @@ class AccountAdapter(DefaultAccountAdapter):
             log.warning("Could not send %s mail", template_prefix.rsplit("/", 1)[-1])
 
 
+KEEP_TOTP = (
+    "Practice users cannot switch off two-factor authentication: it protects patients' "
+    "messages, and your practice requires it of everyone who can read them. If your phone is "
+    "lost or replaced, sign in with one of your recovery codes and ask your practice's "
+    "administrator for help."
+)
+
+
 class MFAAdapter(DefaultMFAAdapter):
+    error_messages = {**DefaultMFAAdapter.error_messages, "cannot_delete_authenticator": KEEP_TOTP}
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        # The session guards require an authenticator app of every practice user
+        # (middleware.RequireMFAMiddleware): allauth's deactivate page refuses, saying why.
+        return not (
+            authenticator.type == Authenticator.Type.TOTP
+            and roles.is_practice_user(authenticator.user)
+        )
+
     # TOTP secrets and recovery-code seeds are stored under the crypto envelope.
     def encrypt(self, text: str) -> str:
         return mfa_secrets.seal(text)

@@ -125,6 +125,8 @@ NOT_FORMS = {
     "mfa_reauthenticate": "needs a sign-in with an authenticator",
     "mfa_view_recovery_codes": "a page",
     "mfa_download_recovery_codes": "a download",
+    "mfa_deactivate_totp": "practice users' page refuses and holds no form (their authenticator "
+    "app stays on; tests/accounts/test_mfa_kept.py)",
     "enrol_link": "an invitation link (GET); its form is enrol_verify's",
     "account_set_password": "the user has a password: it redirects to account_change_password",
     "enrolled": "a notice page",
