@@ -12,7 +12,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from carethread.accounts import roles
-from carethread.core.models import Organization, Patient, Representative
+from carethread.accounts.models import Invitation
+from carethread.core.models import Membership, Organization, Patient, Representative
 
 if TYPE_CHECKING:
     from carethread.accounts.models import User
@@ -30,6 +31,27 @@ def admin_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
         memberships__active=True,
         memberships__is_admin=True,
     ).distinct()
+
+
+def audited_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
+    """Organisations whose audit report the user reads (an active auditor membership of an
+    active practitioner)."""
+    practitioner = roles.practitioner_of(user)
+    if practitioner is None or not practitioner.active:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        memberships__practitioner=practitioner,
+        memberships__active=True,
+        memberships__is_auditor=True,
+    ).distinct()
+
+
+def require_auditor(user: User) -> list[Organization]:
+    """The organisations ``user`` audits; ``Http404`` if none (the same as a missing page)."""
+    orgs = list(audited_organizations(user).order_by("name", "pk"))
+    if not orgs:
+        raise Http404
+    return orgs
 
 
 def one_of(rows: QuerySet[Row], row_uuid: UUID | str) -> Row:
@@ -105,3 +127,29 @@ def own_representatives(user: User) -> QuerySet[Representative]:
 def own_representative(user: User, representative_uuid: UUID | str) -> Representative:
     """One of ``own_representatives``, else ``Http404`` (the same for missing and forbidden)."""
     return one_of(own_representatives(user), representative_uuid)
+
+
+def members_for_admin(user: User, org: Organization) -> QuerySet[Membership]:
+    """The memberships of ``org`` (one ``user`` administers: ``access_admin_organization``)."""
+    return Membership.objects.filter(organization=org).select_related("practitioner__user")
+
+
+def member_for_admin(user: User, org: Organization, membership_uuid: UUID | str) -> Membership:
+    return one_of(members_for_admin(user, org), membership_uuid)
+
+
+def invitations_for_admin(user: User, org: Organization) -> QuerySet[Invitation]:
+    """The invitations of ``org``: its practice users' and those of its patients (managed or
+    seen there) and their representatives, newest first."""
+    patients = Patient.objects.filter(
+        Q(managing_organization=org) | Q(encounters__organization=org)
+    ).values("pk")
+    return (
+        Invitation.objects.filter(Q(organization=org) | Q(patient__in=patients))
+        .select_related("patient", "representative", "practitioner", "created_by__practitioner")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def invitation_for_admin(user: User, org: Organization, invitation_uuid: UUID | str) -> Invitation:
+    return one_of(invitations_for_admin(user, org), invitation_uuid)

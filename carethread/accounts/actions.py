@@ -192,7 +192,9 @@ def find_invitation(*, token: str = "", code: str = "") -> Invitation | None:
         lookup = {"code_hash": invitations.code_digest(code), "representative": None}
     else:
         return None
-    invitation = Invitation.objects.select_related("patient", "representative").filter(**lookup)
+    invitation = Invitation.objects.select_related("patient", "representative").filter(
+        practitioner=None, **lookup
+    )
     found = invitation.first()
     return found if found is not None and found.is_usable() else None
 
@@ -223,7 +225,7 @@ def enrol(
             .get(pk=invitation.pk)
         )
         patient = inv.patient
-        if not inv.is_usable():
+        if patient is None or not inv.is_usable():
             raise EnrolmentError("invalid")
         address = user.email if user is not None else email
         if birth_date != patient.birth_date:
@@ -283,6 +285,7 @@ def _link_enrolled_user(
     request: HttpRequest | None,
 ) -> User:
     patient, rep = inv.patient, inv.representative
+    assert patient is not None  # enrol() refuses a practice user's invitation
     if (rep is not None and rep.user_id is not None) or (rep is None and patient.user_id):
         raise EnrolmentError("already_enrolled")
     if user is None:
@@ -323,11 +326,13 @@ def _link_enrolled_user(
 def _notify_patient_of_proxy(inv: Invitation) -> bool:
     """Tell the patient (if they have a login) that a representative gained access: a PHI-free
     notification in this transaction. Returns whether one was recorded."""
-    patient_user_id = Patient.objects.filter(pk=inv.patient_id).values_list("user_id", flat=True)
+    patient = inv.patient
+    assert patient is not None  # a representative's invitation always has its patient
+    patient_user_id = Patient.objects.filter(pk=patient.pk).values_list("user_id", flat=True)
     recipient = patient_user_id.first()
     if recipient is None:
         return False
-    org = access.practice_of(inv.patient)
+    org = access.practice_of(patient)
     enqueue(
         KIND_PROXY_ACCESS_GRANTED,
         inv.uuid,

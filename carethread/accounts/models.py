@@ -65,7 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Invitation(models.Model):
-    """A single-use, expiring invitation to enrol in the portal as a patient or a representative.
+    """A single-use, expiring invitation to enrol in the portal as a patient or a representative,
+    or to join a practice as a practice user (``practitioner`` and ``organization`` set, no
+    patient).
 
     Only keyed digests are kept: of the token (link) and of the short code (printed at the front
     desk; patients only). A representative's invitation has no code: its link goes to the
@@ -75,7 +77,23 @@ class Invitation(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
-        "core.Patient", on_delete=models.CASCADE, related_name="invitations"
+        "core.Patient", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    # A practice user's invitation: the practitioner the new login is linked to, and the
+    # practice that invited them.
+    practitioner = models.ForeignKey(
+        "core.Practitioner",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    organization = models.ForeignKey(
+        "core.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="practice_invitations",
     )
     representative = models.ForeignKey(
         "core.Representative",
@@ -100,6 +118,14 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation {self.uuid}"
+
+    def state(self, now: dt.datetime | None = None) -> str:
+        """What became of it: ``used``, ``revoked``, ``expired`` (or locked) or ``sent``."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "sent" if self.is_usable(now) else "expired"
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()

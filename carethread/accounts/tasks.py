@@ -15,3 +15,12 @@ def send_password_reset(user_ids: list[int]) -> int:
 
     users = User.objects.filter(pk__in=user_ids, is_active=True).order_by("pk")
     return sum(1 for user in users if send_reset_mail(user))
+
+
+@task()
+def send_practice_invitation(invitation_id: int) -> bool:
+    """Email a practice user's invitation (its id only in the queue: the link is made here);
+    nothing for an invitation revoked or used meanwhile."""
+    from carethread.accounts.practice_users import send_invitation_mail
+
+    return send_invitation_mail(invitation_id)

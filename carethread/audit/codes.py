@@ -21,6 +21,9 @@ MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
 
 USER_CREATED = "user.created"
 USER_PRIVILEGE_CHANGED = "user.privilege_changed"
+USER_DEACTIVATED = "user.deactivated"
+USER_REACTIVATED = "user.reactivated"
+MEMBERSHIP_ADDED = "membership.added"
 
 PORTAL_BLOCKED = "portal.blocked"
 PORTAL_UNBLOCKED = "portal.unblocked"
@@ -28,12 +31,21 @@ PORTAL_UNBLOCKED = "portal.unblocked"
 INVITATION_CREATED = "invitation.created"
 INVITATION_USED = "invitation.used"
 INVITATION_FAILED_CHECK = "invitation.failed_check"
+INVITATION_REVOKED = "invitation.revoked"
 PROXY_ACCESS_REVOKED = "proxy.access_revoked"
 
 FHIR_IMPORT = "fhir.import"
 POOL_CREATE = "pool.create"
+POOL_UPDATE = "pool.update"
+POOL_DEACTIVATE = "pool.deactivate"
+POOL_MEMBER_ADD = "pool.member_add"
+POOL_MEMBER_REMOVE = "pool.member_remove"
+LOCATION_CREATE = "location.create"
+LOCATION_UPDATE = "location.update"
 
 AUDIT_REPORT = "audit.report"
+AUDIT_REPORT_VIEWED = "audit.report_viewed"  # the audit report page (web)
+AUDIT_REPORT_EXPORTED = "audit.report_exported"  # its CSV export (web)
 AUDIT_VERIFY = "audit.verify"
 AUDIT_CHAIN_KEYED = "audit.chain_keyed"
 
@@ -75,6 +87,11 @@ TEMPLATE_UPDATE = "template.update"
 TEMPLATE_DEACTIVATE = "template.deactivate"
 OUT_OF_OFFICE_SET = "out_of_office.set"
 OUT_OF_OFFICE_END = "out_of_office.end"
+
+# Emergency access, 170.315(d)(6) (docs/messaging.md, "Emergency access")
+EMERGENCY_START = "emergency.start"
+EMERGENCY_END = "emergency.end"
+EMERGENCY_THREAD_VIEW = "emergency.thread_view"
 
 #: Every code defined above: the only codes recorded (tests/audit/test_audit_codes_in_one_place.py).
 ALL: frozenset[str] = frozenset(

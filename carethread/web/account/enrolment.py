@@ -94,7 +94,7 @@ def enrol_verify(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "signed_in": signed_in,
-        "practice": access.practice_of(invitation.patient),
+        "practice": access.practice_of(invitation.patient) if invitation.patient else None,
         "for_representative": invitation.representative_id is not None,
     }
     if request.method == "POST":

@@ -7,11 +7,14 @@ from __future__ import annotations
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from carethread.accounts import access, actions, roles
+from carethread.accounts.models import Invitation
 from carethread.core.models import Patient, Representative
 from carethread.web.admin.forms import PortalChangeForm
 from carethread.web.decorators import AuthedRequest
@@ -22,7 +25,7 @@ NO_ADDRESS = (
 )
 
 
-def _invite(
+def invite_page(
     request: AuthedRequest, patient: Patient, representative: Representative | None
 ) -> HttpResponse:
     """A patient's invitation shows its printable code once; a representative's goes only to
@@ -48,7 +51,24 @@ def _invite(
 def _invite_representative(request: AuthedRequest, representative: Representative) -> HttpResponse:
     """Inviting a proxy is a step in granting proxy access: it needs a fresh re-authentication
     (the request resumes after it)."""
-    return _invite(request, representative.patient, representative)
+    return invite_page(request, representative.patient, representative)
+
+
+def _with_open_invitations(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Each patient's and representative's open invitations (``open_invitations``,
+    ``open_rep_invitations``, newest first): the page reads "invited <date>" for someone not
+    enrolled yet."""
+    usable = Invitation.objects.filter(
+        used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+    ).order_by("-created_at")
+    return patients.prefetch_related(
+        Prefetch(
+            "invitations",
+            queryset=usable.filter(representative=None),
+            to_attr="open_invitations",
+        ),
+        Prefetch("representatives__invitations", queryset=usable, to_attr="open_rep_invitations"),
+    )
 
 
 @login_required
@@ -56,7 +76,7 @@ def _invite_representative(request: AuthedRequest, representative: Representativ
 def portal_access(request: AuthedRequest) -> HttpResponse:
     access.require_practice_admin(request.user)
     context = {
-        "patients": access.patients_for_admin(request.user),
+        "patients": _with_open_invitations(access.patients_for_admin(request.user)),
         "reasons": actions.BLOCK_REASONS,
     }
     return render(request, "accounts/portal_access.html", context)
@@ -82,7 +102,7 @@ def portal_access_change(request: AuthedRequest) -> HttpResponse:
     if data["op"] == "invite" and representative is not None:
         return _invite_representative(request, representative)
     if data["op"] == "invite":
-        return _invite(request, patient, None)
+        return invite_page(request, patient, None)
     if target_user is None:
         raise Http404
     if roles.practitioner_of(target_user) is not None:
