@@ -12,23 +12,23 @@ the route to ``NOT_FORMS`` with the reason).
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from allauth.account.internal.flows import login as login_flow
 from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support.reauth import freshly_signed_in
 from support.world import build_world, make_admin, patient_question
 
 from carethread.accounts import actions as accounts
+from carethread.core.models import Membership
 from carethread.messaging.models import Thread
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,7 @@ PAGES: dict[str, list[str | tuple[str, dict[str, str]]]] = {
         "/messages/{thread}/",
         "/patients/{patient}/messages",
         "/practice/portal-access",
+        "/practice/audit",
         "/practice/measures",
         "/account/api-tokens",
         ("/practice/measures/outreach", {**REPORT, "candidate": "{patient}"}),
@@ -209,21 +210,14 @@ def route_names() -> list[tuple[str, URLPattern]]:
 def world(db):
     w = build_world()
     make_admin(w)
+    Membership.objects.filter(practitioner=w.c1, organization=w.org).update(is_auditor=True)
     w.thread = patient_question(w).thread
     return w
 
 
 def signed_in(user) -> Client:
     """A client signed in a moment ago (allauth's re-authentication gate lets it through)."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[login_flow._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session[login_flow.AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time(), "reauthenticated": True}
-    ]
-    session.save()
-    return client
+    return freshly_signed_in(user)
 
 
 def invited(world) -> Client:
