@@ -63,6 +63,14 @@ class Route:
 THREAD = {"thread_uuid": "thread"}
 ADMIN = frozenset({"admin-only"})
 ADMIN_WHY = "administrators manage their practice's settings and templates (no PHI)"
+SETTINGS_ORG = {"org_uuid": "organization"}
+SETTINGS_POOL = {"org_uuid": "organization", "pool_uuid": "pool"}
+
+
+def _settings(ids: dict[str, str], methods: tuple[str, ...] = ("GET", "POST")) -> Route:
+    """A practice settings page (/practice/<org>/...): its administrators only."""
+    return Route(ids, methods=methods, entitled=ADMIN, why=ADMIN_WHY)
+
 
 ROUTES: dict[str, Route] = {
     # REST API (keys: "METHOD /api/path" as in the OpenAPI description)
@@ -227,6 +235,31 @@ ROUTES: dict[str, Route] = {
         why="practice users open the page of a patient of their practice (threads through the "
         "gate)",
     ),
+    "practice/<uuid:org_uuid>/settings": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/settings/messaging": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/locations": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/locations/<uuid:location_uuid>": _settings(
+        {**SETTINGS_ORG, "location_uuid": "location"}
+    ),
+    "practice/<uuid:org_uuid>/pools": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>": _settings(SETTINGS_POOL),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/target": _settings(SETTINGS_POOL, ("POST",)),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members": _settings(SETTINGS_POOL, ("POST",)),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members/remove": _settings(
+        SETTINGS_POOL, ("POST",)
+    ),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/deactivate": _settings(
+        SETTINGS_POOL, ("POST",)
+    ),
+    "practice/<uuid:org_uuid>/routing": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/routing/remove": _settings(SETTINGS_ORG, ("POST",)),
+    "practice/<uuid:org_uuid>/templates": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>": _settings(
+        {**SETTINGS_ORG, "template_uuid": "template"}
+    ),
+    "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>/retire": _settings(
+        {**SETTINGS_ORG, "template_uuid": "template"}, ("POST",)
+    ),
     "practice/measures/outreach/<str:outreach_uuid>/confirm": Route(
         {"outreach_uuid": "outreach"}, methods=("GET", "POST")
     ),
@@ -253,6 +286,7 @@ NO_IDENTIFIER = {
     "messages/find-patient",
     "help/messaging",
     "practice/notifications",
+    "practice/settings",
     "practice/audit",
     "practice/audit/export",
     "practice/audit/verify",
@@ -441,6 +475,7 @@ def scene(db):
         "representative": w.rep.uuid,
         "organization": w.org.uuid,
         "pool": w.refills.uuid,
+        "location": w.office.uuid,
         "practitioner": w.c1.uuid,
     }
     users = {

@@ -43,6 +43,12 @@ class MessagingError(Exception):
         "bad_period": "The period is not valid: it must end after it starts, in the future.",
         "template_name_taken": "A template with that name already exists.",
         "too_many_drafts": "You have too many drafts; send or delete some first.",
+        "pool_name_taken": "A pool with that name already exists.",
+        "pool_in_use": "The pool is still in use: move its routing rules and open conversations "
+        "to another pool first.",
+        "already_member": "That person is already a member of this pool.",
+        "not_member": "That person is not a member of this pool.",
+        "bad_member": "Only active practice users of this practice can be pool members.",
     }
     STATUS: dict[str, int] = {
         "not_allowed": 403,
@@ -54,6 +60,9 @@ class MessagingError(Exception):
         "reply_window_closed": 409,
         "outreach_state": 409,
         "template_name_taken": 409,
+        "pool_name_taken": 409,
+        "pool_in_use": 409,
+        "already_member": 409,
         "attachment_too_large": 413,
         "attachment_type": 415,
         "rate_limited": 429,

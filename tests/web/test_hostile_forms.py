@@ -29,6 +29,7 @@ from support.world import build_world, make_admin, patient_question
 
 from carethread.accounts import actions as accounts
 from carethread.core.models import Membership
+from carethread.messaging import practice_settings
 from carethread.messaging.models import Thread
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,15 @@ PAGES: dict[str, list[str | tuple[str, dict[str, str]]]] = {
         "/messages/{thread}/",
         "/patients/{patient}/messages",
         "/practice/portal-access",
+        "/practice/{org}/settings",
+        "/practice/{org}/settings/messaging",
+        "/practice/{org}/locations",
+        "/practice/{org}/locations/{location}",
+        "/practice/{org}/pools",
+        "/practice/{org}/pools/{pool}",
+        "/practice/{org}/routing",
+        "/practice/{org}/templates",
+        "/practice/{org}/templates/{template}",
         "/practice/audit",
         "/practice/measures",
         "/account/api-tokens",
@@ -212,6 +222,9 @@ def world(db):
     make_admin(w)
     Membership.objects.filter(practitioner=w.c1, organization=w.org).update(is_auditor=True)
     w.thread = patient_question(w).thread
+    # A template and a routing rule: their pages hold the retire and remove forms.
+    w.template = practice_settings.create_template(w.c1.user, w.org, name="Labs", body="In.")
+    practice_settings.set_routing_rule(w.c1.user, w.org, "refill", w.refills)
     return w
 
 
@@ -249,7 +262,14 @@ def url_for(name: str, pattern: URLPattern, world) -> str:
 
 
 def found_forms(world, users: dict[str, Client]) -> list[tuple[str, Form]]:
-    fill = {"thread": world.thread.uuid, "patient": world.patient.uuid}
+    fill = {
+        "thread": world.thread.uuid,
+        "patient": world.patient.uuid,
+        "org": world.org.uuid,
+        "pool": world.refills.uuid,
+        "location": world.office.uuid,
+        "template": world.template.uuid,
+    }
     forms: dict[tuple[str, str, str], Form] = {}
     for role, pages in PAGES.items():
         for page in pages:

@@ -15,4 +15,65 @@ urlpatterns = [
     path("practice/audit", audit.audit_report, name="audit_report"),
     path("practice/audit/export", audit.audit_export, name="audit_export"),
     path("practice/audit/verify", audit.audit_verify, name="audit_verify"),
+    # The practice settings (web/admin/settings.py, pools.py, templates.py).
+    path("practice/settings", setting_pages.choose, name="practice_settings"),
+    path("practice/<uuid:org_uuid>/settings", setting_pages.profile, name="practice_profile"),
+    path(
+        "practice/<uuid:org_uuid>/settings/messaging",
+        setting_pages.messaging,
+        name="practice_messaging_settings",
+    ),
+    path("practice/<uuid:org_uuid>/locations", setting_pages.locations, name="practice_locations"),
+    path(
+        "practice/<uuid:org_uuid>/locations/<uuid:location_uuid>",
+        setting_pages.location,
+        name="practice_location",
+    ),
+    path("practice/<uuid:org_uuid>/pools", pool_pages.pools, name="practice_pools"),
+    path("practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>", pool_pages.pool, name="practice_pool"),
+    path(
+        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/target",
+        pool_pages.pool_change,
+        {"change": "target"},
+        name="practice_pool_target",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members",
+        pool_pages.pool_change,
+        {"change": "member_add"},
+        name="practice_pool_member_add",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members/remove",
+        pool_pages.pool_change,
+        {"change": "member_remove"},
+        name="practice_pool_member_remove",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/deactivate",
+        pool_pages.pool_change,
+        {"change": "deactivate"},
+        name="practice_pool_deactivate",
+    ),
+    path("practice/<uuid:org_uuid>/routing", pool_pages.routing, name="practice_routing"),
+    path(
+        "practice/<uuid:org_uuid>/routing/remove",
+        pool_pages.routing_remove,
+        name="practice_routing_remove",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/templates",
+        template_pages.template_list,
+        name="practice_templates",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>",
+        template_pages.template_edit,
+        name="practice_template",
+    ),
+    path(
+        "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>/retire",
+        template_pages.template_retire,
+        name="practice_template_retire",
+    ),
 ]
