@@ -26,6 +26,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from support.world import build_world, make_admin, practitioner
 
+from carethread.accounts import actions as accounts
 from carethread.api import actions as api_actions
 from carethread.messaging import actions, attachments, drafts, outreach, practice_settings
 
@@ -71,6 +72,11 @@ def _settings(ids: dict[str, str], methods: tuple[str, ...] = ("GET", "POST")) -
     """A practice settings page (/practice/<org>/...): its administrators only."""
     return Route(ids, methods=methods, entitled=ADMIN, why=ADMIN_WHY)
 
+
+PEOPLE_WHY = "administrators manage their practice's people and invitations"
+ORG = {"org_uuid": "organization"}
+MEMBER = {"org_uuid": "organization", "membership_uuid": "membership"}
+INVITATION = {"org_uuid": "organization", "invitation_uuid": "invitation"}
 
 ROUTES: dict[str, Route] = {
     # REST API (keys: "METHOD /api/path" as in the OpenAPI description)
@@ -235,6 +241,29 @@ ROUTES: dict[str, Route] = {
         why="practice users open the page of a patient of their practice (threads through the "
         "gate)",
     ),
+    "practice/<uuid:org_uuid>/people": Route(ORG, entitled=ADMIN, why=PEOPLE_WHY),
+    "practice/<uuid:org_uuid>/people/add": Route(
+        ORG, methods=("GET", "POST"), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>": Route(
+        MEMBER, entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/rights": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/active": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/invite": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/invitations": Route(ORG, entitled=ADMIN, why=PEOPLE_WHY),
+    "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/resend": Route(
+        INVITATION, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/revoke": Route(
+        INVITATION, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
     "practice/<uuid:org_uuid>/settings": _settings(SETTINGS_ORG),
     "practice/<uuid:org_uuid>/settings/messaging": _settings(SETTINGS_ORG),
     "practice/<uuid:org_uuid>/locations": _settings(SETTINGS_ORG),
@@ -285,8 +314,13 @@ NO_IDENTIFIER = {
     "account/notifications",
     "messages/find-patient",
     "help/messaging",
+    "practice/",
     "practice/notifications",
     "practice/settings",
+    "practice/join",
+    "practice/emergency-access",
+    "practice/emergency-access/end",
+    "practice/emergency-access/report",
     "practice/audit",
     "practice/audit/export",
     "practice/audit/verify",
@@ -307,6 +341,7 @@ NO_IDENTIFIER = {
 }
 CREDENTIAL_IN_URL = {
     "enrol/<str:token>",
+    "practice/join/<str:token>",
     "accounts/^confirm-email/(?P<key>[-:\\w]+)/$",
     "accounts/^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
 }
@@ -463,6 +498,7 @@ def scene(db):
         body="Flu shots are here.",
     )
     token, _raw = api_actions.create_token(w.c1.user, "script")
+    invitation, _token, _code = accounts.create_invitation(w.unenrolled, send_email=False)
     objects = {
         "thread": first.thread.uuid,
         "message": first.uuid,
@@ -477,6 +513,8 @@ def scene(db):
         "pool": w.refills.uuid,
         "location": w.office.uuid,
         "practitioner": w.c1.uuid,
+        "membership": w.c2.memberships.get(organization=w.org).uuid,
+        "invitation": invitation.uuid,
     }
     users = {
         "outsider patient": w.other_patient.user,

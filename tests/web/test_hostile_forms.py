@@ -28,7 +28,8 @@ from support.reauth import freshly_signed_in
 from support.world import build_world, make_admin, patient_question
 
 from carethread.accounts import actions as accounts
-from carethread.core.models import Membership
+from carethread.accounts import practice_users
+from carethread.core.models import Membership, Practitioner
 from carethread.messaging import practice_settings
 from carethread.messaging.models import Thread
 
@@ -78,6 +79,8 @@ PAGES: dict[str, list[str | tuple[str, dict[str, str]]]] = {
     "anonymous": ["/accounts/login/", "/accounts/password/reset/", "/enrol"],
     # Someone who followed an invitation link (the second step of enrolment).
     "invited": ["/enrol/verify"],
+    # Someone who followed a practice user's invitation link (choosing their password).
+    "joining": ["/practice/join"],
     "patient": [
         "/messages/",
         "/messages/new",
@@ -107,6 +110,12 @@ PAGES: dict[str, list[str | tuple[str, dict[str, str]]]] = {
         "/practice/{org}/routing",
         "/practice/{org}/templates",
         "/practice/{org}/templates/{template}",
+        "/practice/{org}/people",
+        "/practice/{org}/people/add",
+        "/practice/{org}/people/{membership}",
+        "/practice/{org}/invitations",
+        "/practice/emergency-access",
+        "/practice/emergency-access/report",
         "/practice/audit",
         "/practice/measures",
         "/account/api-tokens",
@@ -147,6 +156,7 @@ NOT_FORMS = {
     "representative_revoke": "a button whose only input is the UUID in the address",
     "messaging_retract": "a button whose only input is the UUIDs in the address",
     "messaging_claim": "a button with a version number",
+    "emergency_access_end": "a button shown while an emergency access runs (input: its UUID)",
 }
 
 
@@ -221,7 +231,11 @@ def world(db):
     w = build_world()
     make_admin(w)
     Membership.objects.filter(practitioner=w.c1, organization=w.org).update(is_auditor=True)
+    Membership.objects.filter(practitioner=w.c1, organization=w.org).update(emergency_access=True)
     w.thread = patient_question(w).thread
+    # A member without a login (imported): their page holds the invitation form too.
+    imported = Practitioner.objects.create(family_name="Imported", email="imp@example.org")
+    w.imported = Membership.objects.create(practitioner=imported, organization=w.org, role="staff")
     # A template and a routing rule: their pages hold the retire and remove forms.
     w.template = practice_settings.create_template(w.c1.user, w.org, name="Labs", body="In.")
     practice_settings.set_routing_rule(w.c1.user, w.org, "refill", w.refills)
@@ -241,10 +255,20 @@ def invited(world) -> Client:
     return client
 
 
+def joining(world) -> Client:
+    """A client that followed the invitation link of a practice user without a login."""
+    invitation = practice_users.invite(world.imported.practitioner, world.org, actor=None)
+    client = Client()
+    link = f"/practice/join/{practice_users.invitation_token(invitation)}"
+    assert client.get(link).status_code == 302
+    return client
+
+
 def clients(world) -> dict[str, Client]:
     return {
         "anonymous": Client(),
         "invited": invited(world),
+        "joining": joining(world),
         "patient": signed_in(world.patient.user),
         "practice": signed_in(world.c1.user),
     }
@@ -269,6 +293,7 @@ def found_forms(world, users: dict[str, Client]) -> list[tuple[str, Form]]:
         "pool": world.refills.uuid,
         "location": world.office.uuid,
         "template": world.template.uuid,
+        "membership": world.imported.uuid,
     }
     forms: dict[tuple[str, str, str], Form] = {}
     for role, pages in PAGES.items():

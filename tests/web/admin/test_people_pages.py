@@ -169,9 +169,7 @@ def test_an_imported_practitioner_is_picked_and_invited(world, admin):
 
 
 def test_resend_and_revoke_a_practice_users_invitation(world, admin):
-    _m, first = people.add_practice_user(
-        world.org, people.NewPerson(**NURSE), actor=world.c1.user
-    )
+    _m, first = people.add_practice_user(world.org, people.NewPerson(**NURSE), actor=world.c1.user)
     resent = admin.post(f"{base(world)}/invitations/{first.uuid}/resend")
     assert resent.status_code == 302
     first.refresh_from_db()
@@ -205,9 +203,7 @@ def test_rights_need_a_fresh_reauthentication(world):
     client = Client()
     client.force_login(world.c1.user)
     membership = member(world, world.c2)
-    response = client.post(
-        f"{base(world)}/people/{membership.uuid}/rights", {"auditor": "on"}
-    )
+    response = client.post(f"{base(world)}/people/{membership.uuid}/rights", {"auditor": "on"})
     assert response.status_code == 302 and "/accounts/reauthenticate/" in response["Location"]
     membership.refresh_from_db()
     assert not membership.is_auditor
