@@ -26,6 +26,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from support.world import build_world, make_admin, practitioner
 
+from carethread.accounts import actions as accounts
 from carethread.api import actions as api_actions
 from carethread.messaging import actions, attachments, drafts, outreach, practice_settings
 
@@ -63,6 +64,19 @@ class Route:
 THREAD = {"thread_uuid": "thread"}
 ADMIN = frozenset({"admin-only"})
 ADMIN_WHY = "administrators manage their practice's settings and templates (no PHI)"
+SETTINGS_ORG = {"org_uuid": "organization"}
+SETTINGS_POOL = {"org_uuid": "organization", "pool_uuid": "pool"}
+
+
+def _settings(ids: dict[str, str], methods: tuple[str, ...] = ("GET", "POST")) -> Route:
+    """A practice settings page (/practice/<org>/...): its administrators only."""
+    return Route(ids, methods=methods, entitled=ADMIN, why=ADMIN_WHY)
+
+
+PEOPLE_WHY = "administrators manage their practice's people and invitations"
+ORG = {"org_uuid": "organization"}
+MEMBER = {"org_uuid": "organization", "membership_uuid": "membership"}
+INVITATION = {"org_uuid": "organization", "invitation_uuid": "invitation"}
 
 ROUTES: dict[str, Route] = {
     # REST API (keys: "METHOD /api/path" as in the OpenAPI description)
@@ -227,6 +241,54 @@ ROUTES: dict[str, Route] = {
         why="practice users open the page of a patient of their practice (threads through the "
         "gate)",
     ),
+    "practice/<uuid:org_uuid>/people": Route(ORG, entitled=ADMIN, why=PEOPLE_WHY),
+    "practice/<uuid:org_uuid>/people/add": Route(
+        ORG, methods=("GET", "POST"), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>": Route(
+        MEMBER, entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/rights": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/active": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/invite": Route(
+        MEMBER, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/invitations": Route(ORG, entitled=ADMIN, why=PEOPLE_WHY),
+    "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/resend": Route(
+        INVITATION, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/revoke": Route(
+        INVITATION, methods=("POST",), entitled=ADMIN, why=PEOPLE_WHY
+    ),
+    "practice/<uuid:org_uuid>/settings": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/settings/messaging": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/locations": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/locations/<uuid:location_uuid>": _settings(
+        {**SETTINGS_ORG, "location_uuid": "location"}
+    ),
+    "practice/<uuid:org_uuid>/pools": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>": _settings(SETTINGS_POOL),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/target": _settings(SETTINGS_POOL, ("POST",)),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members": _settings(SETTINGS_POOL, ("POST",)),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members/remove": _settings(
+        SETTINGS_POOL, ("POST",)
+    ),
+    "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/deactivate": _settings(
+        SETTINGS_POOL, ("POST",)
+    ),
+    "practice/<uuid:org_uuid>/routing": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/routing/remove": _settings(SETTINGS_ORG, ("POST",)),
+    "practice/<uuid:org_uuid>/templates": _settings(SETTINGS_ORG),
+    "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>": _settings(
+        {**SETTINGS_ORG, "template_uuid": "template"}
+    ),
+    "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>/retire": _settings(
+        {**SETTINGS_ORG, "template_uuid": "template"}, ("POST",)
+    ),
     "practice/measures/outreach/<str:outreach_uuid>/confirm": Route(
         {"outreach_uuid": "outreach"}, methods=("GET", "POST")
     ),
@@ -254,6 +316,14 @@ NO_IDENTIFIER = {
     "help/messaging",
     "practice/",
     "practice/notifications",
+    "practice/settings",
+    "practice/join",
+    "practice/emergency-access",
+    "practice/emergency-access/end",
+    "practice/emergency-access/report",
+    "practice/audit",
+    "practice/audit/export",
+    "practice/audit/verify",
     "practice/measures",
     "practice/measures/patients",
     "practice/measures/trend",
@@ -271,6 +341,7 @@ NO_IDENTIFIER = {
 }
 CREDENTIAL_IN_URL = {
     "enrol/<str:token>",
+    "practice/join/<str:token>",
     "accounts/^confirm-email/(?P<key>[-:\\w]+)/$",
     "accounts/^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
 }
@@ -427,6 +498,7 @@ def scene(db):
         body="Flu shots are here.",
     )
     token, _raw = api_actions.create_token(w.c1.user, "script")
+    invitation, _token, _code = accounts.create_invitation(w.unenrolled, send_email=False)
     objects = {
         "thread": first.thread.uuid,
         "message": first.uuid,
@@ -439,7 +511,10 @@ def scene(db):
         "representative": w.rep.uuid,
         "organization": w.org.uuid,
         "pool": w.refills.uuid,
+        "location": w.office.uuid,
         "practitioner": w.c1.uuid,
+        "membership": w.c2.memberships.get(organization=w.org).uuid,
+        "invitation": invitation.uuid,
     }
     users = {
         "outsider patient": w.other_patient.user,
