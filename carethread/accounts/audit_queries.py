@@ -226,6 +226,12 @@ def names_for(events: Iterable[AuditEvent]) -> Names:
     return names
 
 
+def login_name(user_pk: int) -> str:
+    """The name of one login (a practitioner, a patient or a representative)."""
+    user = User.objects.select_related("practitioner", "patient").get(pk=user_pk)
+    return _login_name(user)
+
+
 def _login_name(user: User) -> str:
     practitioner = getattr(user, "practitioner", None)
     if practitioner is not None:
