@@ -13,6 +13,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from allauth.account.decorators import reauthentication_required
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.utils import perform_login
 from allauth.core import ratelimit
 from django.contrib import messages
@@ -139,8 +140,12 @@ def join(request: HttpRequest) -> HttpResponse:
             except actions.EnrolmentError:
                 return _invalid(request, status=400)
             request.session.pop(JOIN_SESSION_KEY, None)
-            return perform_login(
+            response = perform_login(
                 request, user, email_verification="none", redirect_url=reverse("messaging_inbox")
             )
+            # The password was typed a moment ago: setting up the authenticator app next (the
+            # MFA guard's first stop) does not ask for it again.
+            record_authentication(request, user, method="password", email=user.email)
+            return response
     status = 400 if form.errors else 200
     return render(request, "admin/people/join.html", context, status=status)

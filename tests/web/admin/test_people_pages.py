@@ -7,12 +7,11 @@ bad input beside the field with nothing written; everyone else gets the house's 
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from allauth.account.internal.flows import login as login_flow
 from django.core.management import call_command
 from django.test import Client
+from support.reauth import freshly_signed_in
 from support.world import make_admin
 
 from carethread.accounts import actions
@@ -36,23 +35,10 @@ NURSE = {
 }
 
 
-def reauthenticated(user) -> Client:
-    """Signed in a moment ago: allauth's re-authentication gate lets the client through."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[login_flow._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session[login_flow.AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time(), "reauthenticated": True}
-    ]
-    session.save()
-    return client
-
-
 @pytest.fixture
 def admin(world):
     make_admin(world)
-    return reauthenticated(world.c1.user)
+    return freshly_signed_in(world.c1.user)
 
 
 def base(world) -> str:
@@ -77,7 +63,7 @@ def test_the_list_shows_people_with_role_login_and_rights(world, admin):
 def test_everyone_but_its_administrators_gets_the_same_404(world, who):
     make_admin(world)
     user = getattr(world, who).user
-    client = reauthenticated(user)
+    client = freshly_signed_in(user)
     membership = member(world, world.c2)
     for path in (
         "people",
