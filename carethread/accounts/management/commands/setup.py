@@ -52,6 +52,10 @@ class Command(BaseCommand):
         f"set up. The password comes from --password-file, {PASSWORD_ENV}, or a prompt."
     )
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # No abbreviated flags: ``--password VALUE`` must not pass for ``--password-file``.
+        return super().create_parser(prog_name, subcommand, allow_abbrev=False, **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         for name, (flag, question, _optional) in VALUES.items():
             parser.add_argument(flag, dest=name, metavar="VALUE", help=question)
