@@ -86,7 +86,8 @@ US_STATES = frozenset(
         "VI",
     ]
 )
-MAX_NAME = 200
+# Names are recorded in the audit trail, whose detail strings hold at most 100 characters.
+MAX_NAME = 100
 MAX_COUNTY = 100
 # Separators people type in a phone number; an extension after "x", "ext" or "ext.".
 _PHONE_SEPARATORS = re.compile(r"[\s().\-]")

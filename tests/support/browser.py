@@ -18,3 +18,11 @@ def new_page(browser: Any, base_url: str, **options: Any) -> Any:
         ),
     )
     return page
+
+
+# The two screens the browser tests look at pages on: a desktop and a phone (options of
+# ``new_page``).
+SCREENS: dict[str, dict[str, Any]] = {
+    "1280": {"viewport": {"width": 1280, "height": 900}},
+    "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}

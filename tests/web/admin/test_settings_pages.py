@@ -81,6 +81,15 @@ def test_a_bad_phone_number_is_refused_beside_the_field(world, admin, phone):
     assert entries(codes.SETTING_CHANGED) == []
 
 
+def test_a_name_longer_than_the_audit_trail_keeps_is_refused(world, admin):
+    response = admin.post(f"{base(world)}/settings", {"name": "R" * 101, "phone": ""})
+    assert response.status_code == 400 and "at most 100" in field_error(response, "name")
+    location = {"name": "L" * 101, "pos_code": "11", "state": "", "county": ""}
+    response = admin.post(f"{base(world)}/locations", location)
+    assert response.status_code == 400 and "at most 100" in field_error(response, "name")
+    assert Location.objects.count() == 1 and entries(codes.SETTING_CHANGED) == []
+
+
 def test_admin_adds_and_edits_a_location(world, admin):
     response = admin.post(
         f"{base(world)}/locations",
