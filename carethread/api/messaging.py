@@ -215,7 +215,7 @@ def get_thread(request: HttpRequest, thread_uuid: UUID) -> Any:
     user = caller(request)
     thread, viewer = access_thread(user, thread_uuid)
     view = queries.thread_view(thread, viewer)
-    actions.record_thread_view(user, thread, request=request)
+    actions.record_thread_view(user, thread, request=request, viewer=viewer)
     uuids = {m.message.pk: m.message.uuid for m in view.messages}
     notes = None
     if view.side == Side.PRACTICE:

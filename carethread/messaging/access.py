@@ -20,11 +20,17 @@ The rule (docs/messaging.md, "Who may read what"):
   valid, unless the patient kept the thread private from representatives;
 * a practice user sees threads of an organisation where they hold an active membership, when
   they are a member of the thread's pool, its assignee, or take part in it (a ``ThreadMember``
-  row with the practice side). Being an administrator grants nothing here.
+  row with the practice side). Being an administrator grants nothing here;
+* emergency access: a practice user whose active membership holds the emergency-access right
+  also sees, read-only, every thread of a patient at that organisation while an emergency access
+  they started for that patient there is running (``EmergencyAccess``: started, not ended, not
+  past its end). It gives no practice side (``Viewer.side_for`` stays None: no reply, no
+  triage, no read receipts); ``Viewer.emergency_for`` names the grant that opened a thread.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -43,7 +49,13 @@ from carethread.core.models import (
     Practitioner,
     Representative,
 )
-from carethread.messaging.models import Attachment, Side, Thread, ThreadMember
+from carethread.messaging.models import (
+    Attachment,
+    EmergencyAccess,
+    Side,
+    Thread,
+    ThreadMember,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -70,6 +82,31 @@ class Viewer:
     practitioner: Practitioner | None = None
     # Organisation id -> role ("clinician" / "staff") of the active memberships.
     memberships: dict[int, str] = field(default_factory=dict)
+    # Organisations whose active membership holds the emergency-access right.
+    emergency_orgs: frozenset[int] = frozenset()
+
+    @cached_property
+    def emergency_grants(self) -> dict[tuple[int, int], EmergencyAccess]:
+        """(organisation id, patient id) -> the viewer's emergency access running now there
+        (no query for a viewer without the right)."""
+        if self.user is None or not self.emergency_orgs:
+            return {}
+        rows = (
+            EmergencyAccess.objects.filter(
+                running_q(timezone.now()), user=self.user, organization_id__in=self.emergency_orgs
+            )
+            .select_related("patient", "organization")
+            .order_by("started_at")
+        )
+        return {(row.organization_id, row.patient_id): row for row in rows}
+
+    def emergency_for(self, thread: Thread) -> EmergencyAccess | None:
+        """The running emergency access that opens ``thread`` for this viewer, when nothing
+        else does (no side on it); None otherwise."""
+        grant = self.emergency_grants.get((thread.organization_id, thread.patient_id))
+        if grant is None or self.side_for(thread) is not None:
+            return None
+        return grant
 
     @cached_property
     def representing(self) -> dict[int, Representative]:
@@ -134,11 +171,13 @@ def viewer_for(user: Caller) -> Viewer:
     viewer = Viewer(user=user, patient=roles.patient_of(user))
     practitioner = roles.practitioner_of(user)
     if practitioner is not None and practitioner.active:
-        viewer.memberships = dict(
+        rows = list(
             Membership.objects.filter(practitioner=practitioner, active=True).values_list(
-                "organization_id", "role"
+                "organization_id", "role", "emergency_access"
             )
         )
+        viewer.memberships = {org: role for org, role, _right in rows}
+        viewer.emergency_orgs = frozenset(org for org, _role, right in rows if right)
         if viewer.memberships:
             viewer.practitioner = practitioner
     return viewer
@@ -192,15 +231,33 @@ def patient_side_rights_q(viewer: Viewer, prefix: str = "") -> Q:
     )
 
 
+def running_q(now: dt.datetime) -> Q:
+    """Emergency accesses running at ``now``: started, not ended early, not past their end."""
+    return Q(started_at__lte=now, ends_at__gt=now, ended_at__isnull=True)
+
+
+def emergency_rights_q(viewer: Viewer, prefix: str = "") -> Q:
+    """The emergency half: the threads of each patient at each organisation for which the
+    viewer runs an emergency access now (``Viewer.emergency_grants``)."""
+    p = prefix
+    rule = Q(pk__in=[])
+    for organization_id, patient_id in viewer.emergency_grants:
+        rule |= Q(**{f"{p}organization_id": organization_id, f"{p}patient_id": patient_id})
+    return rule
+
+
 def thread_rights_q(viewer: Viewer, prefix: str = "", *, own_rows: bool = False) -> Q:
     """THE rule: which threads the viewer may open. The gate, every list, every filter and
     every unread count apply this one filter (``prefix`` and ``own_rows`` as in
     ``practice_rights_q``)."""
     if viewer.user is None:
         return Q(pk__in=[])
-    return practice_rights_q(viewer, prefix, own_rows=own_rows) | patient_side_rights_q(
+    rule = practice_rights_q(viewer, prefix, own_rows=own_rows) | patient_side_rights_q(
         viewer, prefix
     )
+    if viewer.emergency_grants:
+        rule |= emergency_rights_q(viewer, prefix)
+    return rule
 
 
 def with_practice_side(
@@ -285,9 +342,13 @@ def practice_patients(viewer: Viewer) -> QuerySet[Patient]:
     organisations (managed there or seen there); none for anyone else."""
     if not viewer.is_practice:
         return Patient.objects.none()
-    orgs = list(viewer.memberships)
-    seen = Patient.objects.filter(encounters__organization_id__in=orgs).values("pk")
-    return Patient.objects.filter(Q(managing_organization_id__in=orgs) | Q(pk__in=seen))
+    return organization_patients(list(viewer.memberships))
+
+
+def organization_patients(organization_ids: list[int]) -> QuerySet[Patient]:
+    """The patients of these organisations: managed there or seen there."""
+    seen = Patient.objects.filter(encounters__organization_id__in=organization_ids).values("pk")
+    return Patient.objects.filter(Q(managing_organization_id__in=organization_ids) | Q(pk__in=seen))
 
 
 def access_attachment(

@@ -468,11 +468,23 @@ def add_inbox_rows(user: User, patient: Patient, *, side: str) -> int:
 # -- reading and retracting ----------------------------------------------------------------------
 
 
-def record_thread_view(user: User, thread: Thread, *, request: HttpRequest | None = None) -> None:
-    """The audit entry for opening a thread (docs/messaging.md, "Audit": every view of a thread)."""
+def record_thread_view(
+    user: User, thread: Thread, *, request: HttpRequest | None = None, viewer: Viewer | None = None
+) -> None:
+    """The audit entry for opening a thread (docs/messaging.md, "Audit": every view of a thread):
+    ``emergency.thread_view`` with the emergency access's UUID when one opened it."""
+    grant = (viewer or viewer_for(user)).emergency_for(thread)
+    code, details = codes.THREAD_VIEW, None
+    if grant is not None:
+        code, details = codes.EMERGENCY_THREAD_VIEW, {"emergency_access": str(grant.uuid)}
     with transaction.atomic():
         audit.record(
-            codes.THREAD_VIEW, actor=user, request=request, patient=thread.patient_id, obj=thread
+            code,
+            actor=user,
+            request=request,
+            patient=thread.patient_id,
+            obj=thread,
+            details=details,
         )
 
 

@@ -10,7 +10,14 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from carethread.crypto import registry
-        from carethread.messaging import attachments, fhir_import, models, notify, receivers
+        from carethread.messaging import (
+            attachments,
+            emergency_report,
+            fhir_import,
+            models,
+            notify,
+            receivers,
+        )
         from carethread.notifications.worker import register_periodic
 
         for model, field in models.ENCRYPTED_FIELDS:
@@ -18,6 +25,7 @@ class MessagingConfig(AppConfig):
         fhir_import.register()
         notify.register()
         receivers.register()
+        emergency_report.register()
         register_periodic(
             "messaging.stale_uploads", dt.timedelta(hours=1), attachments.purge_all_stale_uploads
         )

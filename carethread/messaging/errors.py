@@ -22,6 +22,7 @@ class MessagingError(Exception):
         "thread_closed": "The conversation is closed.",
         "reply_window_closed": "The conversation is closed to replies; start a new message.",
         "not_allowed": "You cannot do that here.",
+        "emergency_read_only": "Emergency access is read-only: you cannot reply here.",
         "stale": "The conversation changed since you loaded it; reload and try again.",
         "already_claimed": "Someone else has already claimed this conversation.",
         "already_retracted": "The message was already retracted.",
@@ -43,6 +44,9 @@ class MessagingError(Exception):
         "bad_period": "The period is not valid: it must end after it starts, in the future.",
         "template_name_taken": "A template with that name already exists.",
         "too_many_drafts": "You have too many drafts; send or delete some first.",
+        "bad_reason": "Choose the reason for emergency access.",
+        "explanation_required": 'Say why: the reason "Other" needs an explanation.',
+        "emergency_running": "You already have emergency access to this patient.",
         "pool_name_taken": "A pool with that name already exists.",
         "pool_in_use": "The pool is still in use: move its routing rules and open conversations "
         "to another pool first.",

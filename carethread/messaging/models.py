@@ -12,6 +12,7 @@ thread's ``patient`` (the patient the message is about) and ``organization``.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -462,6 +463,46 @@ class Outreach(EncryptedValuesMixin, models.Model):
         return f"Outreach {self.uuid}"
 
 
+class EmergencyAccess(EncryptedValuesMixin, models.Model):
+    """One use of emergency access ("break the glass", docs/messaging.md): a practice user
+    holding the right at ``organization`` opens ``patient``'s threads there, read-only, from
+    ``started_at`` until ``ends_at`` or until ended early (``ended_at``). The stated reason is a
+    code; the free text beside it is encrypted and shown only in the emergency-access report."""
+
+    class Reason(models.TextChoices):
+        PATIENT_SAFETY = "patient-safety", "Patient safety emergency"
+        UNABLE_TO_CONSENT = "unable-to-consent", "Patient unable to consent"
+        CLINICIAN_UNREACHABLE = (
+            "clinician-unreachable",
+            "Continuity of care: the patient's clinician cannot be reached",
+        )
+        OTHER = "other", "Other (explain below)"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    explanation_ct = encrypted_field(null=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "ends_at"], name="emergency_user_ends"),
+            models.Index(fields=["organization", "started_at"], name="emergency_org_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"EmergencyAccess {self.uuid}"
+
+    @property
+    def closed_at(self) -> dt.datetime:
+        """When it stopped (or stops): ended early, else its end."""
+        return self.ended_at or self.ends_at
+
+
 ENCRYPTED_FIELDS: list[tuple[type[models.Model], str]] = [
     (Thread, "subject_ct"),
     (Message, "body_ct"),
@@ -473,4 +514,5 @@ ENCRYPTED_FIELDS: list[tuple[type[models.Model], str]] = [
     (Draft, "body_ct"),
     (Outreach, "subject_ct"),
     (Outreach, "body_ct"),
+    (EmergencyAccess, "explanation_ct"),
 ]

@@ -28,7 +28,15 @@ from carethread.messaging.access import (
     thread_rights_q,
     with_practice_side,
 )
-from carethread.messaging.models import Attachment, Message, Note, Side, Thread, ThreadMember
+from carethread.messaging.models import (
+    Attachment,
+    EmergencyAccess,
+    Message,
+    Note,
+    Side,
+    Thread,
+    ThreadMember,
+)
 
 PAGE = 50
 MAX_PAGE = 200
@@ -65,6 +73,8 @@ class ThreadView:
     notes: list[tuple[Note, str]]
     can_reply: bool
     reply_closed_reason: str | None
+    # The emergency access that opened the thread (read-only: no reply, no notes), if any.
+    emergency: EmergencyAccess | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,7 @@ def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
     """Everything the thread page shows, for a thread that passed ``access_thread``."""
     side = viewer.side_for(thread) or Side.PRACTICE
     practice = side == Side.PRACTICE
+    emergency = viewer.emergency_for(thread)
     messages = (
         Message.objects.filter(thread=thread, sent_at__isnull=False)
         .select_related(
@@ -272,7 +283,7 @@ def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
     )
     views = [message_view(message, practice, message.attachments.all()) for message in messages]
     notes: list[tuple[Note, str]] = []
-    if practice:
+    if practice and emergency is None:
         notes = [
             (n, n.unseal("body_ct") or "")
             for n in Note.objects.filter(thread=thread)
@@ -280,6 +291,8 @@ def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
             .order_by("created_at", "pk")
         ]
     can_reply, reason = reply_state(thread, side)
+    if emergency is not None:
+        can_reply, reason = False, "emergency_read_only"
     return ThreadView(
         thread=thread,
         subject=thread.unseal("subject_ct") or "",
@@ -288,6 +301,7 @@ def thread_view(thread: Thread, viewer: Viewer) -> ThreadView:
         notes=notes,
         can_reply=can_reply,
         reply_closed_reason=reason,
+        emergency=emergency,
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from carethread.web.messaging import triage, views
+from carethread.web.messaging import emergency, triage, views
 
 urlpatterns = [
     path("messages/", views.inbox, name="messaging_inbox"),
@@ -26,4 +26,10 @@ urlpatterns = [
     path("messages/<str:thread_uuid>/notes", triage.add_note, name="messaging_note"),
     path("patients/<str:patient_uuid>/messages", views.patient_messages, name="messaging_patient"),
     path("help/messaging", views.help_page, name="messaging_help"),
+    path("practice/emergency-access", emergency.emergency_access, name="emergency_access"),
+    path(
+        "practice/emergency-access/end",
+        emergency.emergency_access_end,
+        name="emergency_access_end",
+    ),
 ]

@@ -366,8 +366,10 @@ def _practice_compose(request: AuthedRequest, viewer: Viewer, patient: Patient) 
 @require_GET
 def thread(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     found, viewer = thread_for(request, thread_uuid)
-    actions.record_thread_view(request.user, found, request=request)
-    actions.mark_read(request.user, found, request=request, viewer=viewer)
+    actions.record_thread_view(request.user, found, request=request, viewer=viewer)
+    if viewer.emergency_for(found) is None:
+        # Emergency access reads without a trace in the thread (no inbox row, no receipts).
+        actions.mark_read(request.user, found, request=request, viewer=viewer)
     return thread_page(request, found, viewer)
 
 

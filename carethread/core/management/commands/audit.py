@@ -5,8 +5,9 @@ exit 2 if the key file or the checkpoint file cannot be read. It checks the chec
 records an ``audit.verify`` event after the walk (never during it), success or failure, and after
 a success writes a checkpoint of the head (``carethread.audit.checkpoints``).
 report: CSV of the filtered, sorted trail to stdout or --output; bad options exit 2. The viewing
-is itself recorded as ``audit.report``. The command lives in ``core`` with the report
-(``carethread.core.audit_report``), which reads patients beside the trail.
+is itself recorded as ``audit.report``; ``report --emergency`` writes the emergency-access report
+instead (messaging's, handed down through ``EXTRA_REPORTS``). The command lives in ``core`` with
+the report (``carethread.core.audit_report``), which reads patients beside the trail.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from carethread.audit.actions import AuditChainError, operator, record
 from carethread.audit.models import AuditChainHead, AuditEvent
 from carethread.audit.verify import VerifyResult, verify_chain
 from carethread.core.audit_report import (
+    EXTRA_REPORTS,
     ReportError,
     ReportFilters,
     parse_filters,
@@ -89,6 +91,12 @@ class Command(BaseCommand):
             "--sort", help="FIELD[,-FIELD]...: any column, '-' for descending (default: seq)"
         )
         report.add_argument("--output", type=Path, help="write to FILE instead of stdout")
+        report.add_argument(
+            "--emergency",
+            action="store_true",
+            help="the emergency-access report instead (every use; --start, --end, --user, "
+            "--patient filter it)",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         if options["subcommand"] == "verify":
@@ -98,7 +106,12 @@ class Command(BaseCommand):
             filters = parse_filters(**{name: options[name] for name in FILTER_OPTIONS})
         except ReportError as exc:
             raise CommandError(str(exc), returncode=2) from None
-        self.report(filters, options["output"])
+        if options["emergency"] and (options["action"] or options["outcome"] or options["sort"]):
+            raise CommandError(
+                "--emergency takes --start, --end, --user, --patient and --output only",
+                returncode=2,
+            )
+        self.report(filters, options["output"], "emergency" if options["emergency"] else "")
 
     # verify -------------------------------------------------------------------------------
 
@@ -161,16 +174,20 @@ class Command(BaseCommand):
 
     # report -------------------------------------------------------------------------------
 
-    def report(self, filters: ReportFilters, output: Path | None) -> None:
+    def report(self, filters: ReportFilters, output: Path | None, name: str = "") -> None:
+        """Write the audit report, or the ``EXTRA_REPORTS`` one called ``name``."""
+        write = EXTRA_REPORTS[name] if name else write_csv
         try:
             if output is None:
-                rows = write_csv(filters, _Writer(self))
+                rows = write(filters, _Writer(self))
             else:
                 with output.open("w", newline="", encoding="utf-8") as out:
-                    rows = write_csv(filters, out)
+                    rows = write(filters, out)
         except OSError as exc:
-            record_viewing(filters, 0, outcome=AuditEvent.Outcome.FAILURE, **operator())
+            record_viewing(
+                filters, 0, outcome=AuditEvent.Outcome.FAILURE, report=name, **operator()
+            )
             raise CommandError(f"cannot write {output}: {exc.strerror}", returncode=2) from None
-        record_viewing(filters, rows, **operator())
+        record_viewing(filters, rows, report=name, **operator())
         if output is not None:
             self.stderr.write(f"{rows} entries written to {output}")
