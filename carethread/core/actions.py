@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from carethread.audit import actions as audit
 from carethread.audit import codes
@@ -53,6 +54,7 @@ def create_pool(
     description: str = "",
     members: Iterable[Practitioner] = (),
     actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> CareTeamPool:
     """A shared inbox of ``organization`` with its first members."""
     with transaction.atomic():
@@ -64,6 +66,7 @@ def create_pool(
             codes.POOL_CREATE,
             actor=actor,
             actor_role=None if actor is not None else "system",
+            request=request,
             obj=pool,
             details={"organization": str(organization.uuid), "members": pool.members.count()},
         )

@@ -97,7 +97,7 @@ def create_pool(
     _check_admin(user, organization)
     with transaction.atomic():
         cleaned = _pool_name(organization, name)
-        return core_actions.create_pool(organization, name=cleaned, actor=user)
+        return core_actions.create_pool(organization, name=cleaned, actor=user, request=request)
 
 
 def rename_pool(

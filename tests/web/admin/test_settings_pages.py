@@ -189,6 +189,7 @@ def test_admin_creates_a_pool_with_a_member_a_target_and_a_name(world, admin):
     pool = CareTeamPool.objects.get(organization=world.org, name="Nurses")
     assert response.status_code == 302 and response["Location"].endswith(str(pool.uuid))
     assert entries(codes.POOL_CREATE)[-1].object_id == str(pool.uuid)
+    assert entries(codes.POOL_CREATE)[-1].source_address == "127.0.0.1"
     url = f"{base(world)}/pools/{pool.uuid}"
     assert world.staff2.display_name in text(admin.get(url))
 
