@@ -12,7 +12,7 @@ from uuid import UUID
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -42,19 +42,21 @@ def people_list(request: AuthedRequest, org_uuid: UUID) -> HttpResponse:
     return render(request, "admin/people/list.html", context)
 
 
-def _candidates(org: Organization) -> list[Practitioner]:
-    """Imported practitioners without a login: not members here, or members never invited."""
+def _candidates(org: Organization) -> QuerySet[Practitioner]:
+    """Imported practitioners without a login and without an open invitation: members of
+    this practice, or of no practice (another practice's people are not listed)."""
     invited = Invitation.objects.filter(practitioner=OuterRef("pk"), used_at=None, revoked_at=None)
-    rows = Practitioner.objects.filter(user=None, active=True).exclude(Exists(invited))
-    return list(rows.order_by("family_name", "given_name", "pk")[:500])
+    elsewhere = Membership.objects.filter(practitioner=OuterRef("pk")).exclude(organization=org)
+    rows = Practitioner.objects.filter(user=None, active=True)
+    rows = rows.exclude(Exists(invited)).exclude(Exists(elsewhere))
+    return rows.order_by("family_name", "given_name", "pk")[:500]
 
 
 @require_http_methods(["GET", "POST"])
 @signed_in_never_cached
 def person_add(request: AuthedRequest, org_uuid: UUID) -> HttpResponse:
     org = access.access_admin_organization(request.user, org_uuid)
-    candidates = Practitioner.objects.filter(pk__in=[p.pk for p in _candidates(org)])
-    form = AddPersonForm(request.POST or None, candidates=candidates)
+    form = AddPersonForm(request.POST or None, candidates=_candidates(org))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         person = people.NewPerson(

@@ -143,8 +143,11 @@ def test_a_known_npi_from_another_practice_becomes_a_membership(world, admin):
 
 def test_an_imported_practitioner_is_picked_and_invited(world, admin):
     imported = Practitioner.objects.create(family_name="Import", given_name="Ida")
+    theirs = Practitioner.objects.create(family_name="Elsewhere")
+    Membership.objects.create(practitioner=theirs, organization=world.other_org, role="staff")
     page = admin.get(f"{base(world)}/people/add").content.decode()
     assert str(imported.uuid) in page
+    assert str(theirs.uuid) not in page  # another practice's people are not listed
     response = admin.post(
         f"{base(world)}/people/add",
         {"role": "clinician", "practitioner": str(imported.uuid), "email": "ida@example.org"},
