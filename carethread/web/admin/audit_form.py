@@ -54,7 +54,7 @@ class AuditFilterForm(CheckedForm):
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGES)
 
     def __init__(self, data: Any, orgs: Sequence[Organization]) -> None:
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         self.orgs = orgs
         self.actor_id: int | None = None
         self.patient_id: int | None = None
