@@ -1,8 +1,8 @@
 """Emergency access in a real browser, on a desktop (1280 px) and a phone (390 px): a staff member
 holding the right, signed in with TOTP, cannot open a patient's conversation, starts emergency
 access with a reason, sees the banner, opens the conversation read-only, and an administrator
-finds the use in the emergency-access report. Nothing scrolls sideways, the Content Security
-Policy refuses nothing, and axe-core finds no serious or critical violation on the pages."""
+finds the use in the emergency-access report. On each page: no sideways scrolling, no refusal by
+the Content Security Policy, no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e.test_messaging_e2e import (
-    new_page,
-    no_sideways_scroll,
-    serious_axe_violations,
-    sign_in,
-    totp_secret,
-)
+from e2e import test_messaging_e2e as browsing
 from playwright.sync_api import expect
 from support.browser import SCREENS
 from support.world import PASSWORD, build_world, make_admin, patient_question
@@ -26,8 +20,7 @@ from carethread.audit.models import AuditEvent
 from carethread.core.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Set to a folder to keep the screenshots (docs/screenshots holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
+SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")  # where to keep screenshots, if anywhere
 REASON_TEXT = "Unconscious in the waiting room; her clinician is away"
 
 
@@ -42,7 +35,7 @@ def world():
 
 def axe_clean(browser, live_server, page, paths: list[str], width: str) -> None:
     """axe-core on ``paths``, signed in as ``page``'s user (its script needs the CSP bypassed)."""
-    checker = new_page(
+    checker = browsing.new_page(
         browser,
         live_server,
         storage_state=page.context.storage_state(),
@@ -51,12 +44,12 @@ def axe_clean(browser, live_server, page, paths: list[str], width: str) -> None:
     )
     for path in paths:
         checker.goto(path)
-        assert serious_axe_violations(checker) == [], path
+        assert browsing.serious_axe_violations(checker) == [], path
     checker.context.close()
 
 
 def shot(page, name: str, width: str) -> None:
-    assert no_sideways_scroll(page), name
+    assert browsing.no_sideways_scroll(page), name
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"emergency-{name}-{width}.png"), full_page=True)
 
@@ -65,9 +58,9 @@ def shot(page, name: str, width: str) -> None:
 def test_staff_breaks_the_glass_and_the_admin_sees_it_reported(
     browser, live_server, world, totp, width
 ):
-    page = new_page(browser, live_server, **SCREENS[width])
-    secret = totp_secret(world.staff2.user)
-    sign_in(page, world.staff2.user.email, totp_code=lambda: totp(secret))
+    page = browsing.new_page(browser, live_server, **SCREENS[width])
+    secret = browsing.totp_secret(world.staff2.user)
+    browsing.sign_in(page, world.staff2.user.email, totp_code=lambda: totp(secret))
     response = page.goto(f"/messages/{world.thread.uuid}/")
     assert response is not None and response.status == 404
 
@@ -107,9 +100,9 @@ def test_staff_breaks_the_glass_and_the_admin_sees_it_reported(
     ).click()
     expect(page.get_by_role("region", name="Emergency access running")).to_have_count(0)
 
-    admin = new_page(browser, live_server, **SCREENS[width])
-    admin_secret = totp_secret(world.c1.user)
-    sign_in(admin, world.c1.user.email, totp_code=lambda: totp(admin_secret))
+    admin = browsing.new_page(browser, live_server, **SCREENS[width])
+    admin_secret = browsing.totp_secret(world.c1.user)
+    browsing.sign_in(admin, world.c1.user.email, totp_code=lambda: totp(admin_secret))
     admin.goto("/practice/emergency-access/report")
     table = admin.get_by_role("list", name="Uses of emergency access, newest first")
     expect(table).to_contain_text(REASON_TEXT)
