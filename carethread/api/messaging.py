@@ -329,10 +329,10 @@ def content_disposition(filename: str) -> str:
 )
 def download(request: HttpRequest, attachment_uuid: UUID) -> Any:
     user = caller(request)
-    attachment, _viewer = access_attachment(user, attachment_uuid)
+    attachment, viewer = access_attachment(user, attachment_uuid)
     data = attachment.unseal_bytes("data_ct") or b""
     filename = attachment.unseal("filename_ct") or "attachment"
-    attachments.record_download(user, attachment, request=request)
+    attachments.record_download(user, attachment, request=request, viewer=viewer)
     response = HttpResponse(
         data, content_type=attachments.served_content_type(attachment.content_type)
     )

@@ -34,6 +34,7 @@ from carethread.messaging.models import Attachment, Draft
 
 if TYPE_CHECKING:
     from carethread.accounts.models import User
+    from carethread.messaging.access import Viewer
 
 TEXT = "text/plain"
 # Detected type -> the extensions a file of that type may carry (the first is the canonical one).
@@ -220,9 +221,19 @@ def upload_attachment(
     return attachment
 
 
-def record_download(user: User, attachment: Attachment, request: HttpRequest | None = None) -> None:
-    """The audit entry for a download (call after ``access.access_attachment``)."""
+def record_download(
+    user: User,
+    attachment: Attachment,
+    request: HttpRequest | None = None,
+    viewer: Viewer | None = None,
+) -> None:
+    """The audit entry for a download (call after ``access.access_attachment``, with the viewer
+    it returned): with the emergency access's UUID when one opened the thread."""
     message = attachment.message
+    details: dict[str, object] = {"message": str(message.uuid) if message is not None else None}
+    grant = viewer.emergency_for(message.thread) if viewer and message is not None else None
+    if grant is not None:
+        details["emergency_access"] = str(grant.uuid)
     with transaction.atomic():
         audit.record(
             codes.ATTACHMENT_DOWNLOAD,
@@ -230,7 +241,7 @@ def record_download(user: User, attachment: Attachment, request: HttpRequest | N
             request=request,
             patient=message.thread.patient_id if message is not None else None,
             obj=attachment,
-            details={"message": str(message.uuid) if message is not None else None},
+            details=details,
         )
 
 

@@ -256,3 +256,16 @@ def test_the_command_writes_the_emergency_report(world, thread, glass):
     assert AuditEvent.objects.filter(
         action=codes.AUDIT_REPORT, details__report="emergency"
     ).exists()
+
+
+def test_a_download_under_emergency_access_names_it(world, glass):
+    from carethread.messaging import attachments
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    upload = attachments.upload_attachment(world.patient.user, filename="rash.png", data=png)
+    patient_question(world, attachments=[upload.uuid])
+    start(glass, world)
+    grant = EmergencyAccess.objects.get()
+    assert glass.get(f"/messages/attachments/{upload.uuid}").status_code == 200
+    event = AuditEvent.objects.get(action=codes.ATTACHMENT_DOWNLOAD)
+    assert event.details["emergency_access"] == str(grant.uuid)

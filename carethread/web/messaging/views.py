@@ -429,12 +429,12 @@ def retract(request: AuthedRequest, thread_uuid: str, message_uuid: str) -> Http
 @signed_in
 @require_GET
 def attachment_download(request: AuthedRequest, attachment_uuid: str) -> HttpResponse:
-    attachment, _viewer = access_attachment(
+    attachment, viewer = access_attachment(
         request.user, reads.parse_uuid(attachment_uuid), viewer=reads.viewer_of(request)
     )
     from carethread.messaging.attachments import record_download, served_content_type
 
-    record_download(request.user, attachment, request=request)
+    record_download(request.user, attachment, request=request, viewer=viewer)
     data = attachment.unseal_bytes("data_ct") or b""
     filename = attachment.unseal("filename_ct") or "attachment"
     response = HttpResponse(data, content_type=served_content_type(attachment.content_type))
