@@ -74,6 +74,7 @@ def test_emergency_access_opens_the_thread_read_only_audited_until_it_ends(world
     assert glass.get(thread_url(thread)).status_code == 404
     assert glass.get(f"/api/threads/{thread.uuid}").status_code == 404
 
+    assert f'href="{PAGE}"' in glass.get("/messages/").content.decode()
     assert glass.get(PAGE).status_code == 200
     response = start(glass, world)
     assert response.status_code == 302 and response["Location"] == PAGE
@@ -143,6 +144,7 @@ def test_the_right_belongs_to_the_membership(world, thread, glass):
 
 def test_without_the_right_the_page_is_a_404(world, thread):
     make_admin(world)  # an administrator holds no such right by being one
+    assert f'href="{PAGE}"' not in fresh(world.c1.user).get("/messages/").content.decode()
     for practitioner in (world.staff2, world.c1, world.outsider):
         client = fresh(practitioner.user)
         assert client.get(PAGE).status_code == 404

@@ -161,6 +161,7 @@ def _practice_inbox(request: AuthedRequest, viewer: Viewer) -> HttpResponse:
         "patient": patient,
         "clear_patient": "?" + urlencode({**box_params, **other_filters}),
         "lookup_form": PatientLookupForm(initial={"to": "inbox", **box_params}),
+        "emergency_right": bool(viewer.emergency_orgs),
         "unread_total": queries.unread_total(viewer),
         "older": _older_link(request, rows),
         "newest": _newest_link(request),
