@@ -271,3 +271,13 @@ def test_a_download_under_emergency_access_names_it(world, glass):
     assert glass.get(f"/messages/attachments/{upload.uuid}").status_code == 200
     event = AuditEvent.objects.get(action=codes.ATTACHMENT_DOWNLOAD)
     assert event.details["emergency_access"] == str(grant.uuid)
+
+
+def test_the_duration_is_the_practices_setting(world, glass):
+    world.org.emergency_access_minutes = 15
+    world.org.save(update_fields=["emergency_access_minutes"])
+    start(glass, world)
+    grant = EmergencyAccess.objects.get()
+    assert grant.ends_at - grant.started_at == dt.timedelta(minutes=15)
+    event = AuditEvent.objects.get(action=codes.EMERGENCY_START)
+    assert event.details["minutes"] == 15 and event.object_id == str(grant.uuid)
