@@ -22,14 +22,9 @@ from django.utils import timezone
 from carethread.audit import actions as audit
 from carethread.audit import codes
 from carethread.core.models import Organization, Patient
-from carethread.messaging.access import (
-    Viewer,
-    organization_patients,
-    running_q,
-    visible_threads,
-)
+from carethread.messaging.access import Viewer, organization_patients, running_q
 from carethread.messaging.errors import MessagingError
-from carethread.messaging.models import EmergencyAccess, Thread
+from carethread.messaging.models import EmergencyAccess
 
 if TYPE_CHECKING:
     from carethread.accounts.models import User
@@ -73,23 +68,6 @@ def find_patient(
 def running(viewer: Viewer) -> list[EmergencyAccess]:
     """The viewer's emergency accesses running now, oldest first (the banner and the page)."""
     return sorted(viewer.emergency_grants.values(), key=lambda row: row.started_at)
-
-
-def own_running(viewer: Viewer, access_uuid: UUID | str) -> EmergencyAccess:
-    """One of the viewer's running emergency accesses by UUID; ``Http404`` for any other."""
-    for row in viewer.emergency_grants.values():
-        if str(row.uuid) == str(access_uuid):
-            return row
-    raise Http404
-
-
-def threads_opened_by(viewer: Viewer, grant: EmergencyAccess) -> QuerySet[Thread]:
-    """The threads ``grant`` lets the viewer open (through the gate), newest first."""
-    return (
-        visible_threads(viewer)
-        .filter(organization_id=grant.organization_id, patient_id=grant.patient_id)
-        .order_by("-last_message_at", "-pk")
-    )
 
 
 def start_emergency_access(
