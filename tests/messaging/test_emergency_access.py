@@ -113,6 +113,10 @@ def test_emergency_access_opens_the_thread_read_only_audited_until_it_ends(world
     assert [row.thread.pk for row in listed] == [thread.pk]
     assert thread.pk in {r.thread.pk for r in queries.inbox(viewer, queries.InboxFilter("all"))}
     assert queries.inbox(viewer) == []
+    listed_api = glass.get("/api/threads", {"box": "all"}).json()["threads"]
+    assert str(thread.uuid) in {t["uuid"] for t in listed_api}
+    patient_page = glass.get(f"/patients/{world.patient.uuid}/messages").content.decode()
+    assert "Chest pain last night" in patient_page
 
     EmergencyAccess.objects.filter(pk=grant.pk).update(ends_at=timezone.now())
     assert glass.get(thread_url(thread)).status_code == 404
