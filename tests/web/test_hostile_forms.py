@@ -21,7 +21,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.reauth import freshly_signed_in
@@ -209,19 +209,20 @@ class FormReader(HTMLParser):
             self.select = None
 
 
-def route_names() -> list[tuple[str, URLPattern]]:
-    """Every named route outside ``/api/``, with its pattern."""
+def route_names() -> list[tuple[str, list[str]]]:
+    """Every named route outside ``/api/``, with its parameters (its prefixes' included)."""
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", params=()):
         for p in patterns:
+            own = (*params, *p.pattern.regex.groupindex)
             if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, prefix + str(p.pattern))
+                yield from walk(p.url_patterns, prefix + str(p.pattern), own)
             elif p.name:
-                yield prefix + str(p.pattern), p
+                yield prefix + str(p.pattern), p, list(own)
 
     return [
-        (p.name, p)
-        for route, p in walk(get_resolver().url_patterns)
+        (p.name, params)
+        for route, p, params in walk(get_resolver().url_patterns)
         if not route.startswith("api/")
     ]
 
@@ -274,14 +275,13 @@ def clients(world) -> dict[str, Client]:
     }
 
 
-def url_for(name: str, pattern: URLPattern, world) -> str:
+def url_for(name: str, names: list[str], world) -> str:
     values = {
         "thread_uuid": str(world.thread.uuid),
         "message_uuid": str(world.thread.messages.first().uuid),
         "patient_uuid": str(world.patient.uuid),
         "representative_uuid": str(world.rep.uuid),
     }
-    names = list(pattern.pattern.regex.groupindex)
     return reverse(name, kwargs={n: values.get(n, str(uuid.uuid4())) for n in names})
 
 
@@ -350,10 +350,10 @@ def test_every_post_route_has_a_form(world):
     found = found_forms(world, users)
     targets = {resolve(urlsplit(form.action).path).url_name for _role, form in found}
     missing = []
-    for name, pattern in route_names():
+    for name, params in route_names():
         if name in NOT_FORMS or name in targets:
             continue
-        status = users["practice"].post(url_for(name, pattern, world)).status_code
+        status = users["practice"].post(url_for(name, params, world)).status_code
         if status != 405:
             missing.append((name, status))
     assert missing == [], "add a page holding these forms to PAGES, or the route to NOT_FORMS"

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from carethread.accounts import access, actions
 from carethread.accounts.models import Invitation, User
 from carethread.web.account.forms import DateOfBirthForm, EnrolCodeForm, EnrolForm
+from carethread.web.invitation_session import session_invitation
 
 ENROL_SESSION_KEY = "carethread_enrol_invitation"
 
@@ -74,12 +75,8 @@ def enrol_code(request: HttpRequest) -> HttpResponse:
 
 
 def _session_invitation(request: HttpRequest) -> Invitation | None:
-    pk = request.session.get(ENROL_SESSION_KEY)
-    if not isinstance(pk, int):
-        return None
-    invitation = Invitation.objects.select_related("patient__managing_organization").filter(pk=pk)
-    found = invitation.first()
-    return found if found is not None and found.is_usable() else None
+    invitations = Invitation.objects.select_related("patient__managing_organization")
+    return session_invitation(request, ENROL_SESSION_KEY, invitations)
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,6 +10,8 @@ anything else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from uuid import UUID
 
 from allauth.account.decorators import reauthentication_required
@@ -28,9 +30,14 @@ from carethread.accounts.models import Invitation
 from carethread.core.models import Organization
 from carethread.web.admin import portal_access
 from carethread.web.admin.people_forms import JoinForm
-from carethread.web.decorators import AuthedRequest, signed_in_never_cached
+from carethread.web.decorators import AuthedRequest, View, signed_in_never_cached
+from carethread.web.invitation_session import session_invitation
 
 JOIN_SESSION_KEY = "carethread_join_invitation"
+# The invitations a joining practice user's session can hold: a practice user's.
+JOINABLE = Invitation.objects.select_related("practitioner", "organization").filter(
+    practitioner__isnull=False
+)
 
 
 @require_GET
@@ -69,13 +76,25 @@ def _resend_to_representative(
     return _resend(request, org, invitation)
 
 
-@require_POST
-@signed_in_never_cached
-def invitation_resend(
-    request: AuthedRequest, org_uuid: UUID, invitation_uuid: UUID
+def _invitation_post(
+    change: Callable[[AuthedRequest, Organization, Invitation], HttpResponse],
+) -> View:
+    """A POST about one invitation of a practice the caller administers: the gates first (the
+    same 404 for everyone else), then ``change`` with the practice and the invitation."""
+
+    @require_POST
+    @signed_in_never_cached
+    @wraps(change)
+    def view(request: AuthedRequest, org_uuid: UUID, invitation_uuid: UUID) -> HttpResponse:
+        org = access.access_admin_organization(request.user, org_uuid)
+        return change(request, org, access.invitation_for_admin(request.user, org, invitation_uuid))
+
+    return view
+
+
+def _resend_unless_used(
+    request: AuthedRequest, org: Organization, invitation: Invitation
 ) -> HttpResponse:
-    org = access.access_admin_organization(request.user, org_uuid)
-    invitation = access.invitation_for_admin(request.user, org, invitation_uuid)
     if invitation.state() == "used":
         messages.error(request, "This invitation was used: there is nothing to resend.")
         return _back(org)
@@ -84,18 +103,16 @@ def invitation_resend(
     return _resend(request, org, invitation)
 
 
-@require_POST
-@signed_in_never_cached
-def invitation_revoke(
-    request: AuthedRequest, org_uuid: UUID, invitation_uuid: UUID
-) -> HttpResponse:
-    org = access.access_admin_organization(request.user, org_uuid)
-    invitation = access.invitation_for_admin(request.user, org, invitation_uuid)
+def _revoke(request: AuthedRequest, org: Organization, invitation: Invitation) -> HttpResponse:
     if people.revoke_invitation(invitation, actor=request.user, request=request):
         messages.success(request, "The invitation was revoked: its link no longer works.")
     else:
         messages.error(request, "This invitation was used or revoked already.")
     return _back(org)
+
+
+invitation_resend = _invitation_post(_resend_unless_used)
+invitation_revoke = _invitation_post(_revoke)
 
 
 def _invalid(request: HttpRequest, status: int = 404) -> HttpResponse:
@@ -112,21 +129,9 @@ def join_link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("practice_join")
 
 
-def _session_invitation(request: HttpRequest) -> Invitation | None:
-    pk = request.session.get(JOIN_SESSION_KEY)
-    if not isinstance(pk, int):
-        return None
-    found = (
-        Invitation.objects.select_related("practitioner", "organization")
-        .filter(pk=pk, practitioner__isnull=False)
-        .first()
-    )
-    return found if found is not None and found.is_usable() else None
-
-
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
-    invitation = _session_invitation(request)
+    invitation = session_invitation(request, JOIN_SESSION_KEY, JOINABLE)
     if invitation is None:
         return _invalid(request)
     form = JoinForm(request.POST or None)

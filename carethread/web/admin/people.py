@@ -25,6 +25,9 @@ from carethread.messaging.models import Thread
 from carethread.web.admin.people_forms import ActiveForm, AddPersonForm, InviteForm, RightsForm
 from carethread.web.decorators import AuthedRequest, View, signed_in_never_cached
 
+# The add form's fields that name the person added (besides the practitioner picked).
+PERSON_FIELDS = ("role", "email", "npi", "given_name", "family_name")
+
 
 def _members(request: AuthedRequest, org: Organization) -> list[Membership]:
     open_invitations = Invitation.objects.filter(
@@ -59,14 +62,8 @@ def person_add(request: AuthedRequest, org_uuid: UUID) -> HttpResponse:
     form = AddPersonForm(request.POST or None, candidates=_candidates(org))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        person = people.NewPerson(
-            role=data["role"],
-            email=data["email"],
-            npi=data["npi"],
-            given_name=data["given_name"],
-            family_name=data["family_name"],
-            practitioner=data["picked"],
-        )
+        typed = {field: data[field] for field in PERSON_FIELDS}
+        person = people.NewPerson(**typed, practitioner=data["picked"])
         try:
             membership, invitation = people.add_practice_user(
                 org, person, actor=request.user, request=request
@@ -126,12 +123,19 @@ def _back(membership: Membership) -> HttpResponse:
     )
 
 
+def _refused(request: AuthedRequest, membership: Membership, message: str) -> HttpResponse:
+    """Back to the member's page with why nothing changed."""
+    messages.error(request, message)
+    return _back(membership)
+
+
 @reauthentication_required
 def _change_rights(request: AuthedRequest, membership: Membership) -> HttpResponse:
     form = RightsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The rights could not be changed: the form was incomplete.")
-        return _back(membership)
+        return _refused(
+            request, membership, "The rights could not be changed: the form was incomplete."
+        )
     changed = 0
     try:
         for right in people.RIGHTS:
@@ -140,8 +144,7 @@ def _change_rights(request: AuthedRequest, membership: Membership) -> HttpRespon
                 membership, right, granted, actor=request.user, request=request
             )
     except people.PracticeUserError as error:
-        messages.error(request, error.message)
-        return _back(membership)
+        return _refused(request, membership, error.message)
     messages.success(request, "Rights changed." if changed else "Nothing changed.")
     return _back(membership)
 
@@ -150,14 +153,12 @@ def _change_rights(request: AuthedRequest, membership: Membership) -> HttpRespon
 def _change_active(request: AuthedRequest, membership: Membership) -> HttpResponse:
     form = ActiveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing changed: the form was incomplete.")
-        return _back(membership)
+        return _refused(request, membership, "Nothing changed: the form was incomplete.")
     active = form.cleaned_data["active"] == "1"
     try:
         people.set_active(membership, active, actor=request.user, request=request)
     except people.PracticeUserError as error:
-        messages.error(request, error.message)
-        return _back(membership)
+        return _refused(request, membership, error.message)
     messages.success(request, "Reactivated." if active else "Deactivated. Their sessions end now.")
     return _back(membership)
 
@@ -185,8 +186,7 @@ def _invite(request: AuthedRequest, membership: Membership) -> HttpResponse:
     """Send (or send again) the invitation of a member without a login, at the address typed."""
     form = InviteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address.")
-        return _back(membership)
+        return _refused(request, membership, "Enter a valid email address.")
     person = people.NewPerson(
         role=membership.role,
         email=form.cleaned_data["email"],

@@ -5,6 +5,7 @@ reach them; anyone else gets the 404 of a missing page."""
 
 from __future__ import annotations
 
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -22,6 +23,8 @@ from carethread.web.admin.setting_pages import administered, page, saved
 from carethread.web.decorators import AuthedRequest, signed_in_never_cached
 
 GET_POST = ["GET", "POST"]
+# The fields of a template the template form edits.
+FIELDS = ("name", "category", "subject", "body")
 # What each placeholder stands for, as the page explains it.
 PLACEHOLDER_MEANINGS = {
     "patient_first_name": "the patient's first name",
@@ -55,6 +58,11 @@ def _preview(org: Organization, subject: str, body: str) -> templates.Rendered |
         return None
 
 
+def _fields(data: dict[str, Any]) -> dict[str, str]:
+    """A template's fields from the template form's values."""
+    return {field: data[field] for field in FIELDS}
+
+
 @require_http_methods(GET_POST)
 @signed_in_never_cached
 def template_list(request: AuthedRequest, org_uuid: UUID) -> HttpResponse:
@@ -62,13 +70,7 @@ def template_list(request: AuthedRequest, org_uuid: UUID) -> HttpResponse:
     org = administered(request, org_uuid)
     form = TemplateForm(request.POST if request.method == "POST" else None)
     write = lambda data: practice_settings.create_template(  # noqa: E731
-        request.user,
-        org,
-        name=data["name"],
-        body=data["body"],
-        subject=data["subject"],
-        category=data["category"],
-        request=request,
+        request.user, org, **_fields(data), request=request
     )
     if saved(request, form, write, "The template was created."):
         return redirect("practice_templates", org.uuid)
@@ -92,9 +94,7 @@ def _template(request: AuthedRequest, org_uuid: UUID, template_uuid: UUID) -> Te
 
 
 def _edit_page(request: AuthedRequest, row: Template, **bound: forms.Form) -> HttpResponse:
-    form = bound.get("form") or TemplateForm(
-        initial={f: getattr(row, f) for f in ("name", "category", "subject", "body")}
-    )
+    form = bound.get("form") or TemplateForm(initial={f: getattr(row, f) for f in FIELDS})
     typed = form.data if form.is_bound else form.initial
     preview = _preview(row.organization, typed.get("subject", ""), typed.get("body", ""))
     context: dict[str, object] = {
@@ -117,12 +117,7 @@ def template_edit(request: AuthedRequest, org_uuid: UUID, template_uuid: UUID) -
         write = lambda data: practice_settings.update_template(  # noqa: E731
             request.user,
             row,
-            practice_settings.TemplateChange(
-                name=data["name"],
-                subject=data["subject"],
-                body=data["body"],
-                category=data["category"],
-            ),
+            cast(practice_settings.TemplateChange, _fields(data)),
             request=request,
         )
         if saved(request, form, write, "The template was saved."):

@@ -1,12 +1,71 @@
-"""The practice administration pages under ``/practice/``."""
+"""The practice administration pages under ``/practice/``.
 
-from django.urls import path
+The pages of one practice's administration share the prefix ``practice/<uuid:org_uuid>/``
+(``PRACTICE_PAGES``, mounted once under it); the practice-wide pages (the index, the audit
+report, joining a practice by invitation) stand beside them.
+"""
+
+from django.urls import include, path
 
 from carethread.web.admin import audit, delivery, emergency_report, index, people, portal_access
 from carethread.web.admin import invitations as invitation_pages
 from carethread.web.admin import pools as pool_pages
 from carethread.web.admin import settings as setting_pages
 from carethread.web.admin import templates as template_pages
+
+# The changes one pool's page posts: the path below the pool -> the change (and the URL name's end).
+POOL_CHANGES = {
+    "target": "target",
+    "members": "member_add",
+    "members/remove": "member_remove",
+    "deactivate": "deactivate",
+}
+
+PRACTICE_PAGES = [
+    # The practice settings (web/admin/settings.py, pools.py, templates.py).
+    path("settings", setting_pages.profile, name="practice_profile"),
+    path("settings/messaging", setting_pages.messaging, name="practice_messaging_settings"),
+    path("locations", setting_pages.locations, name="practice_locations"),
+    path("locations/<uuid:location_uuid>", setting_pages.location, name="practice_location"),
+    path("pools", pool_pages.pools, name="practice_pools"),
+    path("pools/<uuid:pool_uuid>", pool_pages.pool, name="practice_pool"),
+    *(
+        path(
+            f"pools/<uuid:pool_uuid>/{below}",
+            pool_pages.pool_change,
+            {"change": change},
+            name=f"practice_pool_{change}",
+        )
+        for below, change in POOL_CHANGES.items()
+    ),
+    path("routing", pool_pages.routing, name="practice_routing"),
+    path("routing/remove", pool_pages.routing_remove, name="practice_routing_remove"),
+    path("templates", template_pages.template_list, name="practice_templates"),
+    path("templates/<uuid:template_uuid>", template_pages.template_edit, name="practice_template"),
+    path(
+        "templates/<uuid:template_uuid>/retire",
+        template_pages.template_retire,
+        name="practice_template_retire",
+    ),
+    # The practice's people and their invitations (web/admin/people.py, invitations.py).
+    path("people", people.people_list, name="admin_people"),
+    path("people/add", people.person_add, name="admin_person_add"),
+    path("people/<uuid:membership_uuid>", people.person, name="admin_person"),
+    path("people/<uuid:membership_uuid>/rights", people.person_rights, name="admin_person_rights"),
+    path("people/<uuid:membership_uuid>/active", people.person_active, name="admin_person_active"),
+    path("people/<uuid:membership_uuid>/invite", people.person_invite, name="admin_person_invite"),
+    path("invitations", invitation_pages.invitation_list, name="admin_invitations"),
+    path(
+        "invitations/<uuid:invitation_uuid>/resend",
+        invitation_pages.invitation_resend,
+        name="admin_invitation_resend",
+    ),
+    path(
+        "invitations/<uuid:invitation_uuid>/revoke",
+        invitation_pages.invitation_revoke,
+        name="admin_invitation_revoke",
+    ),
+]
 
 urlpatterns = [
     path("practice/", index.admin_index, name="admin_index"),
@@ -25,104 +84,8 @@ urlpatterns = [
     path("practice/audit", audit.audit_report, name="audit_report"),
     path("practice/audit/export", audit.audit_export, name="audit_export"),
     path("practice/audit/verify", audit.audit_verify, name="audit_verify"),
-    # The practice settings (web/admin/settings.py, pools.py, templates.py).
     path("practice/settings", setting_pages.choose, name="practice_settings"),
-    path("practice/<uuid:org_uuid>/settings", setting_pages.profile, name="practice_profile"),
-    path(
-        "practice/<uuid:org_uuid>/settings/messaging",
-        setting_pages.messaging,
-        name="practice_messaging_settings",
-    ),
-    path("practice/<uuid:org_uuid>/locations", setting_pages.locations, name="practice_locations"),
-    path(
-        "practice/<uuid:org_uuid>/locations/<uuid:location_uuid>",
-        setting_pages.location,
-        name="practice_location",
-    ),
-    path("practice/<uuid:org_uuid>/pools", pool_pages.pools, name="practice_pools"),
-    path("practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>", pool_pages.pool, name="practice_pool"),
-    path(
-        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/target",
-        pool_pages.pool_change,
-        {"change": "target"},
-        name="practice_pool_target",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members",
-        pool_pages.pool_change,
-        {"change": "member_add"},
-        name="practice_pool_member_add",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/members/remove",
-        pool_pages.pool_change,
-        {"change": "member_remove"},
-        name="practice_pool_member_remove",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/pools/<uuid:pool_uuid>/deactivate",
-        pool_pages.pool_change,
-        {"change": "deactivate"},
-        name="practice_pool_deactivate",
-    ),
-    path("practice/<uuid:org_uuid>/routing", pool_pages.routing, name="practice_routing"),
-    path(
-        "practice/<uuid:org_uuid>/routing/remove",
-        pool_pages.routing_remove,
-        name="practice_routing_remove",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/templates",
-        template_pages.template_list,
-        name="practice_templates",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>",
-        template_pages.template_edit,
-        name="practice_template",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/templates/<uuid:template_uuid>/retire",
-        template_pages.template_retire,
-        name="practice_template_retire",
-    ),
-    path("practice/<uuid:org_uuid>/people", people.people_list, name="admin_people"),
-    path("practice/<uuid:org_uuid>/people/add", people.person_add, name="admin_person_add"),
-    path(
-        "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>",
-        people.person,
-        name="admin_person",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/rights",
-        people.person_rights,
-        name="admin_person_rights",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/active",
-        people.person_active,
-        name="admin_person_active",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/people/<uuid:membership_uuid>/invite",
-        people.person_invite,
-        name="admin_person_invite",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/invitations",
-        invitation_pages.invitation_list,
-        name="admin_invitations",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/resend",
-        invitation_pages.invitation_resend,
-        name="admin_invitation_resend",
-    ),
-    path(
-        "practice/<uuid:org_uuid>/invitations/<uuid:invitation_uuid>/revoke",
-        invitation_pages.invitation_revoke,
-        name="admin_invitation_revoke",
-    ),
+    path("practice/<uuid:org_uuid>/", include(PRACTICE_PAGES)),
     path("practice/join", invitation_pages.join, name="practice_join"),
     path("practice/join/<str:token>", invitation_pages.join_link, name="practice_join_link"),
 ]
