@@ -84,6 +84,21 @@ def _record(
     audit.record(code, actor=user, request=request, obj=pool, details=details)
 
 
+def _set_field(
+    user: User,
+    current: CareTeamPool,
+    change: tuple[str, object],
+    code: str,
+    request: HttpRequest | None,
+) -> None:
+    """Save one field's new value on the (locked) pool and audit its old and new value."""
+    field, new = change
+    old = getattr(current, field)
+    setattr(current, field, new)
+    current.save(update_fields=[field])
+    _record(code, user, current, {"field": field, "old": old, "new": new}, request)
+
+
 def _changeable(user: User, pool: CareTeamPool) -> None:
     _check_admin(user, pool.organization)
     if not pool.active:
@@ -108,11 +123,7 @@ def rename_pool(
         current = CareTeamPool.objects.select_for_update().get(pk=pool.pk)
         cleaned = _pool_name(current.organization, name, exclude=current)
         if cleaned != current.name:
-            old = current.name
-            current.name = cleaned
-            current.save(update_fields=["name"])
-            details = {"field": "name", "old": old, "new": cleaned}
-            _record(codes.POOL_UPDATE, user, current, details, request)
+            _set_field(user, current, ("name", cleaned), codes.POOL_UPDATE, request)
     pool.refresh_from_db()
     return pool
 
@@ -126,10 +137,7 @@ def deactivate_pool(
         current = CareTeamPool.objects.select_for_update().get(pk=pool.pk)
         if pool_use(current).in_use:
             raise MessagingError("pool_in_use")
-        current.active = False
-        current.save(update_fields=["active"])
-        details = {"field": "active", "old": True, "new": False}
-        _record(codes.POOL_DEACTIVATE, user, current, details, request)
+        _set_field(user, current, ("active", False), codes.POOL_DEACTIVATE, request)
     pool.refresh_from_db()
     return pool
 
