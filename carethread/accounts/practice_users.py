@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -67,6 +68,19 @@ class NewPerson:
     given_name: str = ""
     family_name: str = ""
     practitioner: Practitioner | None = None
+
+
+def _record(
+    code: str,
+    actor: User | None,
+    request: HttpRequest | None,
+    obj: Model,
+    details: Mapping[str, object],
+    *,
+    patient: Model | None = None,
+) -> None:
+    """Audit a change to a practice's users: who made it, on what, and its codes and counts."""
+    record(code, actor=actor, request=request, patient=patient, obj=obj, details=details)
 
 
 def _email_taken(address: str, practitioner: Practitioner | None) -> bool:
@@ -147,12 +161,12 @@ def add_practice_user(
         )
         if not created:
             Membership.objects.filter(pk=membership.pk).update(role=person.role, active=True)
-        record(
+        _record(
             codes.MEMBERSHIP_ADDED,
-            actor=actor,
-            request=request,
-            obj=membership,
-            details={
+            actor,
+            request,
+            membership,
+            {
                 "role": person.role,
                 "practitioner": str(practitioner.uuid),
                 "new_practitioner": new,
@@ -204,12 +218,12 @@ def invite(
         )
         invitation.token_hash = invitations.token_digest(invitation_token(invitation))
         invitation.save()
-        record(
+        _record(
             codes.INVITATION_CREATED,
-            actor=actor,
-            request=request,
-            obj=invitation,
-            details={"for": "practice_user", "emailed": True},
+            actor,
+            request,
+            invitation,
+            {"for": "practice_user", "emailed": True},
         )
         send_practice_invitation.enqueue(invitation.pk)
     return invitation
@@ -280,12 +294,12 @@ def accept(invitation: Invitation, password: str, *, request: HttpRequest | None
         )
         inv.used_at = timezone.now()
         inv.save(update_fields=["used_at"])
-        record(
+        _record(
             codes.INVITATION_USED,
-            actor=user,
-            request=request,
-            obj=inv,
-            details={
+            user,
+            request,
+            inv,
+            {
                 "for": "practice_user",
                 "created_by": str(inv.created_by.uuid) if inv.created_by is not None else None,
             },
@@ -303,13 +317,13 @@ def revoke_invitation(
             revoked_at=timezone.now()
         )
         if changed:
-            record(
+            _record(
                 codes.INVITATION_REVOKED,
-                actor=actor,
-                request=request,
+                actor,
+                request,
+                invitation,
+                {"for": _kind(invitation)},
                 patient=invitation.patient,
-                obj=invitation,
-                details={"for": _kind(invitation)},
             )
     invitation.refresh_from_db(fields=["revoked_at"])
     return bool(changed)
@@ -351,12 +365,12 @@ def set_right(
             raise PracticeUserError("admin", "A practice keeps at least one administrator.")
         Membership.objects.filter(pk=row.pk).update(**{field: granted})
         setattr(membership, field, granted)
-        record(
+        _record(
             codes.USER_PRIVILEGE_CHANGED,
-            actor=actor,
-            request=request,
-            obj=membership,
-            details={
+            actor,
+            request,
+            membership,
+            {
                 "privilege": privilege,
                 "granted": granted,
                 "old": old,
@@ -408,12 +422,12 @@ def set_active(
                 used_at=None,
                 revoked_at=None,
             ).update(revoked_at=timezone.now())
-        record(
+        _record(
             codes.USER_REACTIVATED if active else codes.USER_DEACTIVATED,
-            actor=actor,
-            request=request,
-            obj=row,
-            details={
+            actor,
+            request,
+            row,
+            {
                 "practitioner": str(practitioner.uuid),
                 "login": practitioner.user_id is not None and whole,
             },
