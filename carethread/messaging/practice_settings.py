@@ -12,9 +12,11 @@ field, with the organisation as object and the old and new values (settings are 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db import transaction
+from django.db.models import Model
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -59,6 +61,17 @@ def _number(name: str, value: object) -> int:
     return value
 
 
+def _record(
+    code: str,
+    user: User,
+    request: HttpRequest | None,
+    obj: Model | None,
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """Audit a change to a practice's messaging settings: who made it, on what, its codes."""
+    audit.record(code, actor=user, request=request, obj=obj, details=details)
+
+
 def _setting_changed(
     user: User,
     obj: Organization | CareTeamPool,
@@ -67,13 +80,7 @@ def _setting_changed(
     request: HttpRequest | None,
 ) -> None:
     old, new = change
-    audit.record(
-        codes.SETTING_CHANGED,
-        actor=user,
-        request=request,
-        obj=obj,
-        details={"field": field, "old": old, "new": new},
-    )
+    _record(codes.SETTING_CHANGED, user, request, obj, {"field": field, "old": old, "new": new})
 
 
 # -- the practice's settings ---------------------------------------------------------------------
@@ -174,12 +181,12 @@ def set_routing_rule(
         rule, _created = RoutingRule.objects.update_or_create(
             organization=organization, category=category, defaults={"pool": pool}
         )
-        audit.record(
+        _record(
             codes.ROUTING_SET,
-            actor=user,
-            request=request,
-            obj=organization,
-            details={"category": category, "pool": str(pool.uuid)},
+            user,
+            request,
+            organization,
+            {"category": category, "pool": str(pool.uuid)},
         )
     return rule
 
@@ -197,13 +204,7 @@ def delete_routing_rule(
         ).delete()
         if not deleted:
             return False
-        audit.record(
-            codes.ROUTING_DELETE,
-            actor=user,
-            request=request,
-            obj=organization,
-            details={"category": category},
-        )
+        _record(codes.ROUTING_DELETE, user, request, organization, {"category": category})
     return True
 
 
@@ -268,12 +269,8 @@ def create_template(
         if _name_taken(organization.pk, fields["name"]):
             raise MessagingError("template_name_taken")
         template = Template.objects.create(organization=organization, **fields)
-        audit.record(
-            codes.TEMPLATE_CREATE,
-            actor=user,
-            request=request,
-            obj=template,
-            details={"organization": str(organization.uuid)},
+        _record(
+            codes.TEMPLATE_CREATE, user, request, template, {"organization": str(organization.uuid)}
         )
     return template
 
@@ -310,13 +307,7 @@ def update_template(
         for f in changed:
             setattr(current, f, fields[f])
         current.save(update_fields=changed)
-        audit.record(
-            codes.TEMPLATE_UPDATE,
-            actor=user,
-            request=request,
-            obj=current,
-            details={"fields": sorted(changed)},
-        )
+        _record(codes.TEMPLATE_UPDATE, user, request, current, {"fields": sorted(changed)})
     return current
 
 
@@ -327,7 +318,7 @@ def deactivate_template(
     with transaction.atomic():
         changed = Template.objects.filter(pk=template.pk, active=True).update(active=False)
         if changed:
-            audit.record(codes.TEMPLATE_DEACTIVATE, actor=user, request=request, obj=template)
+            _record(codes.TEMPLATE_DEACTIVATE, user, request, template)
     template.refresh_from_db()
     return template
 
@@ -394,12 +385,12 @@ def set_out_of_office(
             reply_text=text,
             delegate=delegate,
         )
-        audit.record(
+        _record(
             codes.OUT_OF_OFFICE_SET,
-            actor=user,
-            request=request,
-            obj=absence,
-            details={
+            user,
+            request,
+            absence,
+            {
                 "starts_at": starts_at.isoformat(),
                 "ends_at": ends_at.isoformat(),
                 "delegate": str(delegate.uuid) if delegate is not None else None,
@@ -432,10 +423,7 @@ def end_out_of_office(user: User, *, request: HttpRequest | None = None) -> int:
         ).update(ends_at=now)
         dropped, _ = OutOfOffice.objects.filter(practitioner=me, starts_at__gte=now).delete()
         if ended or dropped:
-            audit.record(
-                codes.OUT_OF_OFFICE_END,
-                actor=user,
-                request=request,
-                details={"ended": ended, "dropped": dropped},
+            _record(
+                codes.OUT_OF_OFFICE_END, user, request, None, {"ended": ended, "dropped": dropped}
             )
     return ended + dropped
