@@ -244,6 +244,18 @@ def read_query(
     return form, ReportQuery.from_form(form.cleaned_data)
 
 
+def valid_query(
+    request: AuthedRequest,
+) -> tuple[dict[str, Organization], ReportForm, ReportQuery]:
+    """The practices the user administers, the report form over the query string and its
+    query; a 404 when the query is not valid (the pages behind the dashboard's links)."""
+    orgs = admin_orgs(request)
+    form, query = read_query(request.GET, orgs)
+    if query is None:
+        raise Http404
+    return orgs, form, query
+
+
 def checked(
     form: ReportForm,
     query: ReportQuery,

@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TypedDict
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from carethread.measures import engine
 from carethread.measures.programs import Numerator
 from carethread.web.decorators import AuthedRequest, signed_in_never_cached
-from carethread.web.measures.forms import admin_orgs, audit_report, checked, read_query
+from carethread.web.measures.forms import audit_report, checked, valid_query
 from carethread.web.measures.text import names, percent
 
 MAX_TREND_MONTHS = 24
@@ -114,10 +114,7 @@ def describe(series: Series, labels: list[str]) -> str:
 @signed_in_never_cached
 @require_GET
 def trend(request: AuthedRequest) -> HttpResponse:
-    orgs = admin_orgs(request)
-    form, query = read_query(request.GET, orgs)
-    if query is None:
-        raise Http404
+    orgs, form, query = valid_query(request)
     measure = checked(form, query, orgs)
     context: dict[str, object] = {"form": form, "dashboard_url": query.url("measures_dashboard")}
     if measure is None:

@@ -44,6 +44,7 @@ from carethread.web.measures.forms import (
     checked,
     initial_report,
     read_query,
+    valid_query,
 )
 from carethread.web.measures.text import PORTAL, REASONS, reading_headers, row_views
 from carethread.web.messaging import reads
@@ -162,10 +163,7 @@ def patient_views(request: AuthedRequest, entries: list[PatientLine]) -> list[Pa
 @signed_in_never_cached
 @require_GET
 def patients(request: AuthedRequest) -> HttpResponse:
-    orgs = admin_orgs(request)
-    form, query = read_query(request.GET, orgs)
-    if query is None:
-        raise Http404
+    orgs, form, query = valid_query(request)
     row_tin = request.GET.get("row_tin") or None
     row_npi = request.GET.get("row_npi") or None
     measure = checked(form, query, orgs, tin=row_tin, npi=row_npi, patients=True)
