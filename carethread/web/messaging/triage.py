@@ -7,6 +7,7 @@ is the practice panel alone plus its status line, so the page keeps its place an
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -32,6 +33,12 @@ def _practice_thread(request: AuthedRequest, thread_uuid: str) -> tuple[Thread, 
 def _version(request: AuthedRequest) -> int | None:
     form = VersionForm(request.POST)
     return form.cleaned_data.get("version") if form.is_valid() else None
+
+
+def _as(request: AuthedRequest, viewer: Viewer, version: int | None) -> dict[str, Any]:
+    """Who a triage change is made as (the request, its viewer) and the thread's version the
+    page showed (a change made since refuses it)."""
+    return {"expected_version": version, "request": request, "viewer": viewer}
 
 
 def _after_triage(
@@ -84,13 +91,7 @@ def claim(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
     def work(found: Thread, viewer: Viewer) -> str:
         from carethread.messaging import workflow
 
-        workflow.claim(
-            request.user,
-            found,
-            expected_version=_version(request),
-            request=request,
-            viewer=viewer,
-        )
+        workflow.claim(request.user, found, **_as(request, viewer, _version(request)))
         return "You claimed this conversation."
 
     return _run(request, thread_uuid, work)
@@ -108,14 +109,8 @@ def assign(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
             raise MessagingError("bad_request", "Choose someone from the list.")
         key = form.cleaned_data["assignee"]
         assignee = next((p for p in people if str(p.uuid) == key), None)
-        workflow.assign(
-            request.user,
-            found,
-            assignee,
-            expected_version=form.cleaned_data.get("version"),
-            request=request,
-            viewer=viewer,
-        )
+        version = form.cleaned_data.get("version")
+        workflow.assign(request.user, found, assignee, **_as(request, viewer, version))
         if assignee is None:
             return "The conversation is now unassigned."
         return f"Assigned to {assignee.display_name}."
@@ -140,14 +135,8 @@ def set_status(request: AuthedRequest, thread_uuid: str) -> HttpResponse:
         if not form.is_valid():
             raise MessagingError("bad_request")
         new_status = form.cleaned_data["status"]
-        workflow.set_status(
-            request.user,
-            found,
-            new_status,
-            expected_version=form.cleaned_data.get("version"),
-            request=request,
-            viewer=viewer,
-        )
+        version = form.cleaned_data.get("version")
+        workflow.set_status(request.user, found, new_status, **_as(request, viewer, version))
         return STATUS_DONE[new_status]
 
     return _run(request, thread_uuid, work)
