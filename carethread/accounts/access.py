@@ -21,29 +21,28 @@ if TYPE_CHECKING:
 Row = TypeVar("Row", bound=Model)
 
 
-def admin_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
-    """Organisations the user administers (an active admin membership of an active practitioner)."""
+def _organizations_with(user: User | AnonymousUser, right: str) -> QuerySet[Organization]:
+    """Organisations where the user (an active practitioner) has an active membership with
+    ``right`` (a Membership flag: ``is_admin``, ``is_auditor``)."""
     practitioner = roles.practitioner_of(user)
     if practitioner is None or not practitioner.active:
         return Organization.objects.none()
     return Organization.objects.filter(
         memberships__practitioner=practitioner,
         memberships__active=True,
-        memberships__is_admin=True,
+        **{f"memberships__{right}": True},
     ).distinct()
+
+
+def admin_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
+    """Organisations the user administers (an active admin membership of an active practitioner)."""
+    return _organizations_with(user, "is_admin")
 
 
 def audited_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
     """Organisations whose audit report the user reads (an active auditor membership of an
     active practitioner)."""
-    practitioner = roles.practitioner_of(user)
-    if practitioner is None or not practitioner.active:
-        return Organization.objects.none()
-    return Organization.objects.filter(
-        memberships__practitioner=practitioner,
-        memberships__active=True,
-        memberships__is_auditor=True,
-    ).distinct()
+    return _organizations_with(user, "is_auditor")
 
 
 def require_auditor(user: User) -> list[Organization]:
