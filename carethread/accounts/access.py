@@ -85,6 +85,21 @@ def practice_of(patient: Patient) -> Organization | None:
     return encounter.organization if encounter is not None else None
 
 
+def practices_to_call(user: User) -> list[Organization]:
+    """The practices of the patient a login is, and of the patients it represents: whom a
+    person whose portal access is blocked can telephone (each once, by name)."""
+    patients = list(roles.represented_patients(user))
+    own = roles.patient_of(user)
+    if own is not None:
+        patients.insert(0, own)
+    found: dict[int, Organization] = {}
+    for patient in patients:
+        practice = practice_of(patient)
+        if practice is not None:
+            found.setdefault(practice.pk, practice)
+    return list(found.values())
+
+
 def patients_for_admin(user: User) -> QuerySet[Patient]:
     """Patients of the organisations the user administers (managed there or seen there)."""
     orgs = admin_organizations(user)

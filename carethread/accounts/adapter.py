@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from carethread.accounts import roles
+from carethread.accounts import access, roles
 from carethread.accounts.models import User
 from carethread.addresses import client_address
 from carethread.audit import codes
@@ -141,7 +141,8 @@ class AccountAdapter(DefaultAccountAdapter):
                 outcome="failure",
                 details={"reason": "blocked"},
             )
-            return render(request, "accounts/blocked.html", status=403)
+            practices = access.practices_to_call(user)
+            return render(request, "accounts/blocked.html", {"practices": practices}, status=403)
         return super().pre_login(request, user, **kwargs)
 
     def reauthenticate(self, user: User, password: str) -> bool:

@@ -182,3 +182,15 @@ def test_reauthentication_is_audited(client, patient_user):
     response = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert response.status_code == 302
     assert last_event("auth.reauthenticated").actor_id == patient_user.pk
+
+
+def test_the_blocked_page_names_the_practice_to_call(client, patient_user, admin_user, org):
+    org.phone = "(555) 010-2000"
+    org.save(update_fields=["phone"])
+    actions.block_portal_access(patient_user, actor=admin_user, reason_code="misuse")
+    page = login(client, patient_user.email).content.decode()
+    assert org.name in page and 'href="tel:(555) 010-2000"' in page
+    org.phone = ""
+    org.save(update_fields=["phone"])
+    page = login(client, patient_user.email).content.decode()
+    assert org.name in page and "tel:" not in page
