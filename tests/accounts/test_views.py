@@ -104,11 +104,57 @@ def test_portal_access_page_for_the_admin_only(
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
 
 
-def block(client, target, kind="patient", op="block", reason="misuse"):
-    return client.post(
-        "/practice/portal-access/change",
-        {"op": op, "kind": kind, "target": str(target.uuid), "reason": reason},
+def block(client, target, kind="patient", op="block", reason="misuse", confirm=True):
+    data = {"op": op, "kind": kind, "target": str(target.uuid), "reason": reason}
+    if confirm:
+        data["confirm"] = "1"
+    return client.post("/practice/portal-access/change", data)
+
+
+def test_block_asks_for_confirmation_first(client, admin_user, patient_user, patient):
+    client.force_login(admin_user)
+    page = block(client, patient, confirm=False)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert patient.display_name in body and "patient" in body
+    assert "Misuse of messaging" in body and "cannot sign in" in body
+    assert 'name="confirm" value="1"' in body and 'href="/practice/portal-access"' in body
+    patient_user.refresh_from_db()
+    assert not patient_user.is_blocked
+    assert not AuditEvent.objects.filter(action="portal.blocked").exists()
+
+
+def test_block_confirmation_names_a_representative(client, admin_user, representative):
+    rep_user = actions.create_user("carlos@example.com", PASSWORD, representatives=[representative])
+    client.force_login(admin_user)
+    body = block(client, representative, kind="representative", confirm=False).content.decode()
+    assert representative.display_name in body and "representative of" in body
+    rep_user.refresh_from_db()
+    assert not rep_user.is_blocked
+
+
+def test_block_reason_starts_empty_and_is_required(client, admin_user, patient_user, patient):
+    client.force_login(admin_user)
+    page = client.get("/practice/portal-access").content.decode()
+    assert '<option value="" selected>Choose a reason…</option>' in page
+    assert '<option value="misuse" selected' not in page
+    for confirm in (False, True):
+        response = block(client, patient, reason="", confirm=confirm)
+        assert response.status_code == 302
+    assert (
+        "Choose a reason before blocking" in client.get("/practice/portal-access").content.decode()
     )
+    patient_user.refresh_from_db()
+    assert not patient_user.is_blocked
+
+
+def test_outsiders_get_404_before_the_confirmation(
+    clinician_user, other_admin, patient_user, patient
+):
+    for outsider in (clinician_user, other_admin, patient_user):
+        other = Client()
+        other.force_login(outsider)
+        assert block(other, patient, confirm=False).status_code == 404
 
 
 def test_admin_blocks_and_unblocks_a_patient(client, admin_user, patient_user, patient):

@@ -100,6 +100,12 @@ PAGES: dict[str, list[str | tuple[str, dict[str, str]]]] = {
         "/messages/new?patient={patient}",
         "/messages/{thread}/",
         "/patients/{patient}/messages",
+        # The confirmation page of a block (read first: its form, with ``confirm``, is the one
+        # kept for the change route; the list's block form is the same without it).
+        (
+            "/practice/portal-access/change",
+            {"op": "block", "kind": "patient", "target": "{patient}", "reason": "misuse"},
+        ),
         "/practice/portal-access",
         "/practice/{org}/settings",
         "/practice/{org}/settings/messaging",

@@ -19,6 +19,8 @@ class PortalChangeForm(CheckedForm):
     kind = forms.ChoiceField(choices=KINDS)
     target = forms.UUIDField()
     reason = forms.ChoiceField(choices=list(BLOCK_REASONS.items()), required=False)
+    # A block is written only from the confirmation page, which sends ``confirm``.
+    confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,8 +1,10 @@
-"""``/practice/portal-access``: a practice administrator blocks and restores a patient's or a
-representative's portal access, and invites them (a patient's invitation shows its printable
-code once; a representative's goes to their address on record)."""
+"""``/practice/portal-access``: a practice administrator blocks (after a confirmation page) and
+restores a patient's or a representative's portal access, and invites them (a patient's
+invitation shows its printable code once; a representative's goes to their address on record)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
@@ -71,6 +73,25 @@ def _with_open_invitations(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
+def _confirm_block(
+    request: AuthedRequest,
+    data: dict[str, Any],
+    patient: Patient,
+    representative: Representative | None,
+) -> HttpResponse:
+    """The confirmation page of a block: who loses access, why, and what blocking does. Its
+    button sends the same change with ``confirm``; nothing is written before that."""
+    context = {
+        "kind": data["kind"],
+        "target": data["target"],
+        "reason": data["reason"],
+        "reason_label": actions.BLOCK_REASONS[data["reason"]],
+        "patient": patient,
+        "representative": representative,
+    }
+    return render(request, "accounts/portal_block_confirm.html", context)
+
+
 @login_required
 @require_GET
 def portal_access(request: AuthedRequest) -> HttpResponse:
@@ -88,7 +109,10 @@ def portal_access_change(request: AuthedRequest) -> HttpResponse:
     access.require_practice_admin(request.user)
     form = PortalChangeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "That change could not be made: the form was incomplete.")
+        if "reason" in form.errors:
+            messages.error(request, "Choose a reason before blocking portal access.")
+        else:
+            messages.error(request, "That change could not be made: the form was incomplete.")
         return redirect("portal_access")
     data = form.cleaned_data
     if data["kind"] == "patient":
@@ -108,6 +132,8 @@ def portal_access_change(request: AuthedRequest) -> HttpResponse:
     if roles.practitioner_of(target_user) is not None:
         messages.error(request, "This login belongs to a practice user and cannot be blocked here.")
         return redirect("portal_access")
+    if data["op"] == "block" and not data["confirm"]:
+        return _confirm_block(request, data, patient, representative)
     if data["op"] == "block":
         actions.block_portal_access(
             target_user,
