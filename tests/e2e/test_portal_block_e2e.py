@@ -1,0 +1,57 @@
+"""Blocking a patient's portal access in a real browser, on a desktop (1280 px) and a phone
+(390 px): the reason starts empty, "Block" leads to a confirmation page naming the patient and
+the reason, and only "Block portal access" there blocks the login. Nothing scrolls sideways and
+axe-core finds no serious or critical violation on the confirmation page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from e2e.test_messaging_e2e import (
+    new_page,
+    no_sideways_scroll,
+    serious_axe_violations,
+    sign_in,
+    totp_secret,
+)
+from playwright.sync_api import expect
+from support.browser import SCREENS
+from support.world import build_world, make_admin
+
+pytestmark = pytest.mark.django_db(transaction=True)
+# Set to a folder to keep the screenshots (docs/screenshots holds the published ones).
+SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
+
+
+@pytest.fixture
+def world():
+    w = build_world()
+    make_admin(w)
+    return w
+
+
+@pytest.mark.parametrize("width", sorted(SCREENS))
+def test_admin_confirms_a_block(browser, live_server, world, totp, width):
+    page = new_page(browser, live_server, bypass_csp=True, **SCREENS[width])
+    secret = totp_secret(world.c1.user)
+    sign_in(page, world.c1.user.email, totp_code=lambda: totp(secret))
+    page.goto("/practice/portal-access")
+    select = page.locator(f"#reason-{world.patient.uuid}")
+    expect(select).to_have_value("")
+    select.select_option("misuse")
+    select.locator("xpath=ancestor::form").get_by_role("button", name="Block").click()
+    expect(page.get_by_role("heading", name="Block portal access?")).to_be_visible()
+    expect(page.locator("#block-who")).to_contain_text(world.patient.display_name)
+    expect(page.locator("#block-reason")).to_have_text("Misuse of messaging")
+    assert no_sideways_scroll(page)
+    assert serious_axe_violations(page) == []
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"portal-block-confirm-{width}.png"), full_page=True)
+    world.patient.user.refresh_from_db()
+    assert not world.patient.user.is_blocked
+    page.get_by_role("button", name="Block portal access").click()
+    expect(page.get_by_text("Portal access blocked.")).to_be_visible()
+    world.patient.user.refresh_from_db()
+    assert world.patient.user.is_blocked
