@@ -5,38 +5,20 @@ axe-core finds no serious or critical violation on the confirmation page."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from e2e.test_messaging_e2e import (
-    new_page,
-    no_sideways_scroll,
-    serious_axe_violations,
-    sign_in,
-    totp_secret,
-)
+from e2e import test_messaging_e2e as steps
+from e2e.test_settings_e2e import SHOTS, world  # noqa: F401  (an admin's practice)
 from playwright.sync_api import expect
 from support.browser import SCREENS
-from support.world import build_world, make_admin
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Set to a folder to keep the screenshots (docs/screenshots holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    make_admin(w)
-    return w
 
 
 @pytest.mark.parametrize("width", sorted(SCREENS))
-def test_admin_confirms_a_block(browser, live_server, world, totp, width):
-    page = new_page(browser, live_server, bypass_csp=True, **SCREENS[width])
-    secret = totp_secret(world.c1.user)
-    sign_in(page, world.c1.user.email, totp_code=lambda: totp(secret))
+def test_admin_confirms_a_block(browser, live_server, world, totp, width):  # noqa: F811
+    page = steps.new_page(browser, live_server, bypass_csp=True, **SCREENS[width])
+    secret = steps.totp_secret(world.c1.user)
+    steps.sign_in(page, world.c1.user.email, totp_code=lambda: totp(secret))
     page.goto("/practice/portal-access")
     select = page.locator(f"#reason-{world.patient.uuid}")
     expect(select).to_have_value("")
@@ -45,10 +27,10 @@ def test_admin_confirms_a_block(browser, live_server, world, totp, width):
     expect(page.get_by_role("heading", name="Block portal access?")).to_be_visible()
     expect(page.locator("#block-who")).to_contain_text(world.patient.display_name)
     expect(page.locator("#block-reason")).to_have_text("Misuse of messaging")
-    assert no_sideways_scroll(page)
-    assert serious_axe_violations(page) == []
+    assert steps.no_sideways_scroll(page)
+    assert steps.serious_axe_violations(page) == []
     if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"portal-block-confirm-{width}.png"), full_page=True)
+        page.screenshot(path=f"{SHOTS}/portal-block-confirm-{width}.png", full_page=True)
     world.patient.user.refresh_from_db()
     assert not world.patient.user.is_blocked
     page.get_by_role("button", name="Block portal access").click()
