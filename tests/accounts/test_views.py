@@ -8,6 +8,7 @@ import re
 import pytest
 from accounts_helpers import DOB, PASSWORD, login
 from django.test import Client
+from support.reauth import freshly_signed_in
 
 from carethread.accounts import actions
 from carethread.accounts.models import User
@@ -112,7 +113,7 @@ def block(client, target, kind="patient", op="block", reason="misuse", confirm=T
 
 
 def test_block_asks_for_confirmation_first(client, admin_user, patient_user, patient):
-    client.force_login(admin_user)
+    client = freshly_signed_in(admin_user)  # blocking asks for a fresh sign-in
     page = block(client, patient, confirm=False)
     assert page.status_code == 200
     body = page.content.decode()
@@ -126,7 +127,7 @@ def test_block_asks_for_confirmation_first(client, admin_user, patient_user, pat
 
 def test_block_confirmation_names_a_representative(client, admin_user, representative):
     rep_user = actions.create_user("carlos@example.com", PASSWORD, representatives=[representative])
-    client.force_login(admin_user)
+    client = freshly_signed_in(admin_user)  # blocking asks for a fresh sign-in
     body = block(client, representative, kind="representative", confirm=False).content.decode()
     assert representative.display_name in body and "representative of" in body
     rep_user.refresh_from_db()
@@ -158,7 +159,7 @@ def test_outsiders_get_404_before_the_confirmation(
 
 
 def test_admin_blocks_and_unblocks_a_patient(client, admin_user, patient_user, patient):
-    client.force_login(admin_user)
+    client = freshly_signed_in(admin_user)  # blocking asks for a fresh sign-in
     assert client.get("/practice/portal-access/change").status_code == 405
     assert block(client, patient).status_code == 302
     patient_user.refresh_from_db()
@@ -172,10 +173,23 @@ def test_admin_blocks_and_unblocks_a_patient(client, admin_user, patient_user, p
 
 def test_admin_blocks_a_representative(client, admin_user, representative):
     rep_user = actions.create_user("carlos@example.com", PASSWORD, representatives=[representative])
-    client.force_login(admin_user)
+    client = freshly_signed_in(admin_user)  # blocking asks for a fresh sign-in
     assert block(client, representative, kind="representative").status_code == 302
     rep_user.refresh_from_db()
     assert rep_user.is_blocked
+
+
+def test_blocking_without_a_fresh_sign_in_asks_for_one_first(
+    client, admin_user, patient_user, patient
+):
+    client.force_login(admin_user)  # signed in, but not just now
+    for confirm in (False, True):
+        response = block(client, patient, confirm=confirm)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/reauthenticate/")
+    patient_user.refresh_from_db()
+    assert not patient_user.is_blocked
+    assert not AuditEvent.objects.filter(action="portal.blocked").exists()
 
 
 def test_others_cannot_block(

@@ -1,7 +1,8 @@
 """Blocking a patient's portal access in a real browser, on a desktop (1280 px) and a phone
-(390 px): the reason starts empty, "Block" leads to a confirmation page naming the patient and
-the reason, and only "Block portal access" there blocks the login. Nothing scrolls sideways and
-axe-core finds no serious or critical violation on the confirmation page."""
+(390 px): the reason starts empty, "Block" asks for the password again and leads to a
+confirmation page naming the patient and the reason, and only "Block portal access" there blocks
+the login. Nothing scrolls sideways and axe-core finds no serious or critical violation on the
+confirmation page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from e2e import test_messaging_e2e as steps
 from e2e.test_settings_e2e import SHOTS, world  # noqa: F401  (an admin's practice)
 from playwright.sync_api import expect
 from support.browser import SCREENS
+from support.world import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +26,10 @@ def test_admin_confirms_a_block(browser, live_server, world, totp, width):  # no
     expect(select).to_have_value("")
     select.select_option("misuse")
     select.locator("xpath=ancestor::form").get_by_role("button", name="Block").click()
+    # Blocking asks for a fresh re-authentication first; the change resumes after it.
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Block portal access?")).to_be_visible()
     expect(page.locator("#block-who")).to_contain_text(world.patient.display_name)
     expect(page.locator("#block-reason")).to_have_text("Misuse of messaging")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from carethread.accounts import access, actions, roles
-from carethread.accounts.models import Invitation
+from carethread.accounts.models import Invitation, User
 from carethread.core.models import Patient, Representative
 from carethread.web.admin.forms import PortalChangeForm
 from carethread.web.decorators import AuthedRequest
@@ -92,6 +92,28 @@ def _confirm_block(
     return render(request, "accounts/portal_block_confirm.html", context)
 
 
+@reauthentication_required
+def _block(
+    request: AuthedRequest,
+    data: dict[str, Any],
+    whom: tuple[User, Patient, Representative | None],
+) -> HttpResponse:
+    """Blocking needs a fresh re-authentication (the request resumes after it): first the
+    confirmation page, then, with ``confirm``, the block itself."""
+    target_user, patient, representative = whom
+    if not data["confirm"]:
+        return _confirm_block(request, data, patient, representative)
+    actions.block_portal_access(
+        target_user,
+        actor=request.user,
+        reason_code=data["reason"],
+        patient=patient,
+        request=request,
+    )
+    messages.success(request, "Portal access blocked.")
+    return redirect("portal_access")
+
+
 @login_required
 @require_GET
 def portal_access(request: AuthedRequest) -> HttpResponse:
@@ -132,20 +154,8 @@ def portal_access_change(request: AuthedRequest) -> HttpResponse:
     if roles.practitioner_of(target_user) is not None:
         messages.error(request, "This login belongs to a practice user and cannot be blocked here.")
         return redirect("portal_access")
-    if data["op"] == "block" and not data["confirm"]:
-        return _confirm_block(request, data, patient, representative)
     if data["op"] == "block":
-        actions.block_portal_access(
-            target_user,
-            actor=request.user,
-            reason_code=data["reason"],
-            patient=patient,
-            request=request,
-        )
-        messages.success(request, "Portal access blocked.")
-    else:
-        actions.unblock_portal_access(
-            target_user, actor=request.user, patient=patient, request=request
-        )
-        messages.success(request, "Portal access restored.")
+        return _block(request, data, (target_user, patient, representative))
+    actions.unblock_portal_access(target_user, actor=request.user, patient=patient, request=request)
+    messages.success(request, "Portal access restored.")
     return redirect("portal_access")
