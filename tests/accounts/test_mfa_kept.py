@@ -3,13 +3,10 @@ allauth's deactivation page refuses and says why. Patients may switch theirs off
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from accounts_helpers import has_totp
-from allauth.account.internal.flows import login as login_flow
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-from django.test import Client
+from support.reauth import freshly_signed_in
 
 from carethread.audit.models import AuditEvent
 
@@ -18,23 +15,10 @@ pytestmark = pytest.mark.django_db
 DEACTIVATE = "/accounts/2fa/totp/deactivate/"
 
 
-def signed_in_a_moment_ago(user) -> Client:
-    """A client whose sign-in is fresh enough for allauth's re-authentication gate."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[login_flow._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
-    session[login_flow.AUTHENTICATION_METHODS_SESSION_KEY] = [
-        {"method": "password", "at": time.time(), "reauthenticated": True}
-    ]
-    session.save()
-    return client
-
-
 @pytest.mark.parametrize("who", ["clinician_user", "admin_user"])
 def test_a_practice_user_cannot_switch_off_totp(request, who, django_capture_on_commit_callbacks):
     user = request.getfixturevalue(who)
-    client = signed_in_a_moment_ago(user)
+    client = freshly_signed_in(user)
     page = client.get(DEACTIVATE)
     assert page.status_code == 200
     html = page.content.decode()
@@ -52,7 +36,7 @@ def test_a_practice_user_cannot_switch_off_totp(request, who, django_capture_on_
 
 def test_a_patient_may_switch_off_totp(patient_user, django_capture_on_commit_callbacks):
     TOTP.activate(patient_user, generate_totp_secret())
-    client = signed_in_a_moment_ago(patient_user)
+    client = freshly_signed_in(patient_user)
     page = client.get(DEACTIVATE)
     assert page.status_code == 200 and f'action="{DEACTIVATE}"' in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):

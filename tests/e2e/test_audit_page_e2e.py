@@ -6,7 +6,6 @@ refuses nothing, and axe-core finds no serious or critical violation."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from e2e.test_messaging_e2e import (
     totp_secret,
 )
 from playwright.sync_api import expect
+from support.browser import SCREENS, SHOTS
 from support.world import build_world
 
 from carethread.audit import codes
@@ -25,11 +25,6 @@ from carethread.audit.actions import record
 from carethread.core.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
-SCREENS = {
-    "1280": {"viewport": {"width": 1280, "height": 900}},
-    "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ the Content Security Policy, no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from e2e import test_messaging_e2e as browsing
 from playwright.sync_api import expect
-from support.browser import SCREENS
+from support.browser import SCREENS, SHOTS
 from support.world import PASSWORD, build_world, make_admin, patient_question
 
 from carethread.audit import codes
@@ -20,7 +19,6 @@ from carethread.audit.models import AuditEvent
 from carethread.core.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")  # where to keep screenshots, if anywhere
 REASON_TEXT = "Unconscious in the waiting room; her clinician is away"
 
 

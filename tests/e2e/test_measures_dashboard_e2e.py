@@ -6,7 +6,6 @@ Content Security Policy refuses nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 
@@ -21,11 +20,10 @@ from e2e.test_messaging_e2e import (
     totp_secret,
 )
 from playwright.sync_api import expect
+from support.browser import SHOTS
 from support.world import answered_question, build_world, make_admin, patient, visit
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Set to a folder to keep the screenshots (docs/ holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
 
 
 @pytest.fixture

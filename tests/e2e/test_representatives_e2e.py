@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
+from support.browser import SHOTS
 from support.people import maria_lopez, riverside
 
 from carethread.accounts import actions
@@ -17,8 +17,6 @@ from carethread.core.models import Representative
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct-horse-battery-42"
-# Set to a folder to keep the screenshots (docs/ holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
 
 
 def shot(page, name):

@@ -5,7 +5,6 @@ Policy refuses nothing, and axe-core finds no serious or critical violation on t
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,15 +17,13 @@ from e2e.test_messaging_e2e import (
     totp_secret,
 )
 from playwright.sync_api import expect
-from support.browser import SCREENS
+from support.browser import SCREENS, SHOTS
 from support.world import build_world, make_admin
 
 from carethread.core.models import CareTeamPool, Organization
 from carethread.messaging.models import RoutingRule
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Set to a folder to keep the screenshots (docs/screenshots holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
 
 
 @pytest.fixture

@@ -6,18 +6,16 @@ axe-core finds no serious or critical violation, the Content Security Policy ref
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from e2e.test_messaging_e2e import new_page, no_sideways_scroll, serious_axe_violations
 from playwright.sync_api import expect
+from support.browser import SHOTS
 from support.people import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Set to a folder to keep the screenshots (docs/screenshots/ holds the published ones).
-SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
 EMAIL = "ana.rivera@riverside.example.org"
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 

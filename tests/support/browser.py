@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -22,6 +23,10 @@ def new_page(browser: Any, base_url: str, **options: Any) -> Any:
 
 # The two screens the browser tests look at pages on: a desktop and a phone (options of
 # ``new_page``).
+# Set CARETHREAD_SCREENSHOT_DIR to a folder to keep the browser tests' screenshots
+# (docs/screenshots holds the published ones).
+SHOTS = os.environ.get("CARETHREAD_SCREENSHOT_DIR")
+
 SCREENS: dict[str, dict[str, Any]] = {
     "1280": {"viewport": {"width": 1280, "height": 900}},
     "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
